@@ -1,0 +1,171 @@
+"""Load knowledge folders, validate every entry, and check references between them.
+
+A folder holds YAML files whose top-level key says what they contain: ``technologies``,
+``threats`` or ``mitigations``. The built-in knowledge base is loaded the same way as a
+user's ``--kb`` folder. Any problem is a :class:`KnowledgeError` naming file, line and entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import KnowledgeError, KnowledgeProblem
+from .base import KnowledgeBase
+from .schema import Mitigation, TagDef, Technology, ThreatRule, walk
+
+BUILTIN_DIR = Path(__file__).parent / "data"
+SECTIONS = {"tags": TagDef, "technologies": Technology, "threats": ThreatRule, "mitigations": Mitigation}
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    file: str
+    line: int
+    entry_id: str
+    value: object
+
+
+def _entries(path: Path, problems: list[KnowledgeProblem]) -> Iterator[tuple[str, _Entry]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        problems.append(KnowledgeProblem(str(path), getattr(getattr(exc, "problem_mark", None), "line", -1) + 1, None, f"cannot read: {exc}"))
+        return
+    if data is None:
+        return
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
+        problems.append(KnowledgeProblem(str(path), 1, None, f"top level must be a mapping with one of {sorted(SECTIONS)}"))
+        return
+    for key_node, value_node in node.value:
+        key = key_node.value
+        if key not in SECTIONS:
+            problems.append(KnowledgeProblem(str(path), key_node.start_mark.line + 1, None, f"unknown section '{key}'; expected one of {sorted(SECTIONS)}"))
+            continue
+        items = data.get(key)
+        if not isinstance(items, list) or not isinstance(value_node, yaml.SequenceNode):
+            problems.append(KnowledgeProblem(str(path), value_node.start_mark.line + 1, None, f"'{key}' must be a list"))
+            continue
+        for item, item_node in zip(items, value_node.value, strict=True):
+            entry_id = str(item.get("id")) if isinstance(item, dict) else "?"
+            yield key, _Entry(str(path), item_node.start_mark.line + 1, entry_id, item)
+
+
+def _files(folder: Path) -> list[Path]:
+    if folder.is_file():
+        return [folder]
+    if not folder.is_dir():
+        raise KnowledgeError([KnowledgeProblem(str(folder), 0, None, "knowledge folder does not exist")])
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_knowledge(extra_dirs: Iterable[str | Path] = (), *, include_builtin: bool = True) -> KnowledgeBase:
+    """Load the built-in knowledge base plus any extra folders; raise KnowledgeError on any problem."""
+    dirs = ([BUILTIN_DIR] if include_builtin else []) + [Path(d) for d in extra_dirs]
+    key = tuple(str(d.resolve()) for d in dirs)
+    return _load_cached(key)
+
+
+@lru_cache(maxsize=8)
+def _load_cached(dirs: tuple[str, ...]) -> KnowledgeBase:
+    # Cached per set of folders: a KnowledgeBase is immutable, so sharing it between
+    # analyses leaks nothing from one to another.
+    return _load([Path(d) for d in dirs])
+
+
+def _load(dirs: list[Path]) -> KnowledgeBase:
+    problems: list[KnowledgeProblem] = []
+    found: dict[str, dict[str, tuple[object, _Entry]]] = {k: {} for k in SECTIONS}
+    for folder in dirs:
+        for path in _files(folder):
+            for section, entry in _entries(path, problems):
+                schema = SECTIONS[section]
+                try:
+                    obj = schema.model_validate(entry.value)
+                except ValidationError as exc:
+                    for err in exc.errors(include_url=False):
+                        loc = ".".join(str(p) for p in err["loc"])
+                        problems.append(KnowledgeProblem(entry.file, entry.line, entry.entry_id, f"{loc}: {err['msg']}" if loc else err["msg"]))
+                    continue
+                seen = found[section].get(obj.id)
+                if seen is not None:
+                    problems.append(KnowledgeProblem(entry.file, entry.line, obj.id, f"duplicate {section[:-1]} id (first defined at {seen[1].file}:{seen[1].line})"))
+                    continue
+                found[section][obj.id] = (obj, entry)
+    _check_references(found, problems)
+    if problems:
+        raise KnowledgeError(problems)
+    return KnowledgeBase(
+        technologies={k: v[0] for k, v in sorted(found["technologies"].items())},  # type: ignore[misc]
+        threats=[v[0] for _, v in sorted(found["threats"].items())],  # type: ignore[misc]
+        tags={k: v[0] for k, v in sorted(found["tags"].items())},  # type: ignore[misc]
+        mitigations={k: v[0] for k, v in sorted(found["mitigations"].items())},  # type: ignore[misc]
+        sources=tuple(str(d) for d in dirs),
+    )
+
+
+def _check_references(found: dict[str, dict[str, tuple[object, _Entry]]], problems: list[KnowledgeProblem]) -> None:
+    techs: dict[str, Technology] = {k: v[0] for k, v in found["technologies"].items()}  # type: ignore[misc]
+    tags = set(found["tags"])
+    mitigations = found["mitigations"]
+    threats = found["threats"]
+
+    def dangling(entry: _Entry, what: str, ref: str) -> None:
+        problems.append(KnowledgeProblem(entry.file, entry.line, entry.entry_id, f"unknown {what} '{ref}'"))
+
+    for tech, entry in found["technologies"].values():
+        for parent in tech.is_a:  # type: ignore[attr-defined]
+            if parent not in techs:
+                dangling(entry, "technology in is_a", parent)
+        for tag in tech.tags:  # type: ignore[attr-defined]
+            if tag not in tags:
+                dangling(entry, "tag (declare it in a 'tags' section)", tag)
+    # Cycles in is_a would make ancestry infinite.
+    for tid in techs:
+        stack, seen = [tid], set()
+        while stack:
+            cur = stack.pop()
+            for parent in techs[cur].is_a if cur in techs else ():
+                if parent == tid:
+                    e = found["technologies"][tid][1]
+                    problems.append(KnowledgeProblem(e.file, e.line, tid, "is_a forms a cycle"))
+                    stack = []
+                    break
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+    for mit, entry in mitigations.values():
+        for hint in mit.hints:  # type: ignore[attr-defined]
+            for ref in hint.uses:
+                if ref not in techs:
+                    dangling(entry, "technology in hint", ref)
+    for rule, entry in threats.values():
+        for node in walk(rule.when):  # type: ignore[attr-defined]
+            for key in ("technology", "facet", "uses"):
+                for ref in getattr(node, key) or ():
+                    if ref not in techs:
+                        dangling(entry, f"technology in '{key}'", ref)
+            for ref in node.tag or ():
+                if ref not in tags:
+                    dangling(entry, "tag (declare it in a 'tags' section)", ref)
+        for m in rule.mitigations:  # type: ignore[attr-defined]
+            if isinstance(m, str):
+                if m not in mitigations:
+                    dangling(entry, "mitigation", m)
+            else:
+                for hint in m.hints:
+                    for ref in hint.uses:
+                        if ref not in techs:
+                            dangling(entry, "technology in hint", ref)
+        for ref in rule.supersedes:  # type: ignore[attr-defined]
+            if ref not in threats:
+                dangling(entry, "threat in supersedes", ref)
