@@ -112,7 +112,10 @@ def _threat(m: Match, kb: KnowledgeBase) -> Threat:
     words = _words(m)
     s = m.subject
     dread = score(rule.dread, rule.stride, s)
-    techs = {t for t in m.bind.get("techs", set()) if t in kb.technologies}
+    named = set(m.bind.get("techs", set())) | set(m.bind.get("peer_named", set()))
+    if isinstance(s, ComponentFacts) and s.comp.technology:
+        named.add(s.comp.technology)
+    techs = {t for t in named if t in kb.technologies}
     is_flow = isinstance(s, FlowFacts)
     return Threat(
         id=f"{rule.id}@{m.subject_id}",

@@ -169,6 +169,8 @@ def compile_component(cond: Condition) -> CompPred:
                     b.setdefault("peer", peer.comp.name)
                     b.setdefault("peer_tech", peer.tech_name)
                     _record(b, "peer_techs", trial.get("techs", set()) | set(peer.uses))
+                    named = trial.get("techs") or ({peer.comp.technology} if peer.comp.technology else set())
+                    _record(b, "peer_named", set(named))
                     return True
             return False
 

@@ -174,7 +174,11 @@ def build_facts(model: SystemModel, kb: KnowledgeBase) -> Facts:
         )
 
     # Exposure not declared: infer it from who talks to the component.
+    hosted: dict[str, list[ComponentFacts]] = {}
     for cf in comps:
+        if cf.comp.runs_on:
+            hosted.setdefault(cf.comp.runs_on, []).append(cf)
+    for cf in sorted(comps, key=lambda c: c.comp.id in hosted):  # hosts after what they host
         if cf.internet_facing != "unknown" or cf.type in CLIENT_TYPES:
             continue
         if cf.zone_kind in (ZoneKind.INTERNET, ZoneKind.DMZ):
@@ -185,6 +189,9 @@ def build_facts(model: SystemModel, kb: KnowledgeBase) -> Facts:
         if outside:
             cf.internet_facing = True
             cf.exposure_reason = f"receives traffic from {outside[0].comp.name}"
+        elif any(h.internet_facing is True for h in hosted.get(cf.comp.id, ())):
+            cf.internet_facing = True
+            cf.exposure_reason = f"hosts {hosted[cf.comp.id][0].comp.name}, which is internet-facing"
         elif callers and all(c.zone_kind is not None and c.zone_kind not in OUTSIDE_ZONES for c in callers) and cf.zone_kind in (
             ZoneKind.PRIVATE,
             ZoneKind.RESTRICTED,

@@ -20,6 +20,7 @@ from .base import KnowledgeBase
 from .schema import Mitigation, TagDef, Technology, ThreatRule, walk
 
 BUILTIN_DIR = Path(__file__).parent / "data"
+SINGULAR = {"tags": "tag", "technologies": "technology", "threats": "threat", "mitigations": "mitigation"}
 SECTIONS = {"tags": TagDef, "technologies": Technology, "threats": ThreatRule, "mitigations": Mitigation}
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -71,14 +72,18 @@ def _files(folder: Path) -> list[Path]:
 def load_knowledge(extra_dirs: Iterable[str | Path] = (), *, include_builtin: bool = True) -> KnowledgeBase:
     """Load the built-in knowledge base plus any extra folders; raise KnowledgeError on any problem."""
     dirs = ([BUILTIN_DIR] if include_builtin else []) + [Path(d) for d in extra_dirs]
-    key = tuple(str(d.resolve()) for d in dirs)
-    return _load_cached(key)
+    stamp = []
+    for d in dirs:
+        for f in _files(d):
+            st = f.stat()
+            stamp.append((str(f.resolve()), st.st_mtime_ns, st.st_size))
+    return _load_cached(tuple(str(d.resolve()) for d in dirs), tuple(stamp))
 
 
 @lru_cache(maxsize=8)
-def _load_cached(dirs: tuple[str, ...]) -> KnowledgeBase:
-    # Cached per set of folders: a KnowledgeBase is immutable, so sharing it between
-    # analyses leaks nothing from one to another.
+def _load_cached(dirs: tuple[str, ...], _stamp: tuple[tuple[str, int, int], ...]) -> KnowledgeBase:
+    # Cached per set of folders and their files' sizes and times: a KnowledgeBase is
+    # immutable, so sharing it between analyses leaks nothing from one to another.
     return _load([Path(d) for d in dirs])
 
 
@@ -98,7 +103,7 @@ def _load(dirs: list[Path]) -> KnowledgeBase:
                     continue
                 seen = found[section].get(obj.id)
                 if seen is not None:
-                    problems.append(KnowledgeProblem(entry.file, entry.line, obj.id, f"duplicate {section[:-1]} id (first defined at {seen[1].file}:{seen[1].line})"))
+                    problems.append(KnowledgeProblem(entry.file, entry.line, obj.id, f"duplicate {SINGULAR[section]} id (first defined at {seen[1].file}:{seen[1].line})"))
                     continue
                 found[section][obj.id] = (obj, entry)
     _check_references(found, problems)

@@ -77,6 +77,7 @@ class Component(_Strict):
     facets: list[str] = Field(default_factory=list, description="Catalog ids of libraries running inside it.")
     features: list[Feature] = Field(default_factory=list)
     zone: str | None = Field(default=None, description="Id of the trust boundary the component sits in.")
+    runs_on: str | None = Field(default=None, description="Id of the host or platform component it runs on.")
     description: Text = ""
     attributes: Attributes = Field(default_factory=Attributes)
     evidence: list[Evidence] = Field(default_factory=list)
@@ -191,6 +192,8 @@ class SystemModel(_Strict):
         for i, c in enumerate(self.components):
             if c.zone is not None and c.zone not in zones:
                 problems.append((("components", i, "zone"), f"unknown trust boundary '{c.zone}'"))
+            if c.runs_on is not None and (c.runs_on not in comps or c.runs_on == c.id):
+                problems.append((("components", i, "runs_on"), f"unknown host component '{c.runs_on}'"))
         for i, f in enumerate(self.flows):
             for end in ("source", "target"):
                 ref = getattr(f, end)

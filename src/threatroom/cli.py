@@ -1,0 +1,237 @@
+"""The ``threatroom`` command line: a thin face over the library.
+
+Exit codes: 0 success; 1 the analysis failed; 2 bad input (unreadable or invalid model,
+invalid knowledge folder, wrong usage). Results go to stdout or ``-o FILE``; progress
+and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import __version__
+from .engine import analyze as run_analysis
+from .engine.fixtures import check_fixtures
+from .errors import InputError, KnowledgeError, ThreatroomError
+from .ingest import load_input
+from .knowledge import load_knowledge
+from .model import SystemModel, ThreatModel
+from .render import print_table, to_json, to_markdown
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+app = typer.Typer(
+    name="threatroom",
+    help="Offline, grounded threat modeling: architecture in, STRIDE/DREAD threat register out.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+kb_app = typer.Typer(help="Inspect and validate the knowledge base.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+
+
+class Format(StrEnum):
+    json = "json"
+    markdown = "markdown"
+    table = "table"
+
+
+KbOpt = Annotated[list[Path] | None, typer.Option("--kb", help="Extra knowledge folder (repeatable).")]
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _write(text: str, output: Path | None) -> None:
+    """Write to stdout, or atomically to a file so a failure never leaves half a result."""
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(f"threatroom {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def analyze(
+    input: Annotated[Path, typer.Argument(help="Architecture: a YAML or JSON model.", show_default=False)],
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file.")] = None,
+    kb: KbOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+) -> int:
+    """Analyse an architecture and print its threat register."""
+    err = _err()
+    t0 = time.perf_counter()
+    knowledge = load_knowledge(kb or ())
+    model = load_input(input)
+    result = run_analysis(model, knowledge)
+    dt = time.perf_counter() - t0
+    if not quiet:
+        c = knowledge.counts()
+        err.print(
+            Text(
+                f"threatroom: {len(result.components)} components, {len(result.flows)} flows -> "
+                f"{result.summary.total} threats in {dt:.2f}s "
+                f"(knowledge: {c['technologies']} technologies, {c['threats']} rules)"
+            )
+        )
+        for w in result.warnings:
+            err.print(Text(f"warning: {w.message}", style="yellow"))
+    if format is Format.json:
+        _write(to_json(result), output)
+    elif format is Format.markdown:
+        _write(to_markdown(result), output)
+    elif output is not None:
+        buf = Console(record=True, width=160, file=io.StringIO(), color_system=None)
+        print_table(result, buf)
+        _write(buf.export_text(), output)
+    else:
+        print_table(result, Console(highlight=False))
+    return EXIT_OK
+
+
+@app.command()
+def schema(
+    result: Annotated[bool, typer.Option("--result", help="Schema of the analysis result instead of the input model.")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> int:
+    """Print the JSON Schema of the input model (or, with --result, of the JSON output)."""
+    model = ThreatModel if result else SystemModel
+    mode = "serialization" if result else "validation"
+    _write(json.dumps(model.model_json_schema(mode=mode), indent=2, sort_keys=True) + "\n", output)
+    return EXIT_OK
+
+
+@kb_app.command("list")
+def kb_list(
+    section: Annotated[str, typer.Option("--section", "-s", help="threats, technologies, mitigations or tags.")] = "threats",
+    kb: KbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> int:
+    """List the knowledge base's entries."""
+    knowledge = load_knowledge(kb or ())
+    rows: list[tuple[str, str, str]]
+    if section == "threats":
+        rows = [(r.id, r.stride.value, r.title) for r in knowledge.threats]
+    elif section == "technologies":
+        rows = [(t.id, t.type.value if t.type else "facet of " + ", ".join(h.value for h in t.hosts), t.name) for t in knowledge.technologies.values()]
+    elif section == "mitigations":
+        rows = [(m.id, "", m.title) for m in knowledge.mitigations.values()]
+    elif section == "tags":
+        rows = [(t.id, "", t.description) for t in knowledge.tags.values()]
+    else:
+        raise InputError(f"unknown section '{section}'; use threats, technologies, mitigations or tags", "--section")
+    if as_json:
+        _write(json.dumps([{"id": a, "kind": b, "title": c} for a, b, c in rows], indent=2) + "\n", None)
+        return EXIT_OK
+    table = Table(title=Text(f"{len(rows)} {section}"))
+    for col in ("id", "kind", "title"):
+        table.add_column(col)
+    for a, b, c in rows:
+        table.add_row(Text(a), Text(b), Text(c))
+    Console(highlight=False).print(table)
+    return EXIT_OK
+
+
+@kb_app.command("show")
+def kb_show(entry_id: Annotated[str, typer.Argument(metavar="ID")], kb: KbOpt = None) -> int:
+    """Show one technology, threat rule, mitigation or tag as YAML."""
+    knowledge = load_knowledge(kb or ())
+    found = (
+        next((r for r in knowledge.threats if r.id == entry_id), None)
+        or knowledge.technologies.get(entry_id)
+        or knowledge.mitigations.get(entry_id)
+        or knowledge.tags.get(entry_id)
+    )
+    if found is None:
+        raise InputError(f"no technology, threat, mitigation or tag with id '{entry_id}'", "kb show")
+    data = found.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    _write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), None)
+    return EXIT_OK
+
+
+@kb_app.command("validate")
+def kb_validate(folder: Annotated[Path, typer.Argument(help="Knowledge folder to check with the built-in one.")]) -> int:
+    """Validate a knowledge folder: schema, duplicates, references, and its rules' fixtures."""
+    err = _err()
+    base_ids = {r.id for r in load_knowledge().threats}
+    knowledge = load_knowledge([folder])
+    mine = {r.id for r in knowledge.threats} - base_ids
+    failures = check_fixtures(knowledge, mine)
+    for f in failures:
+        err.print(Text(f"fixture: {f}", style="red"))
+    c = knowledge.counts()
+    print(f"{folder}: valid; {len(mine)} rules of its own, fixtures: {len(failures)} failure(s); with built-ins: {c}")
+    return EXIT_BAD_INPUT if failures else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (never raises for expected errors)."""
+    err = _err()
+    try:
+        rv = app(args=argv, prog_name="threatroom", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err.print("aborted")
+        return EXIT_FAILED
+    except click.ClickException as exc:
+        exc.show(file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (InputError, KnowledgeError) as exc:
+        err.print(Text(f"error: {exc}", style="red"))
+        if isinstance(exc, InputError) and exc.problems and "not a structured model" in exc.problems[0].message:
+            err.print(Text("hint: write the architecture as YAML; `threatroom schema` prints the format.", style="dim"))
+        return EXIT_BAD_INPUT
+    except ThreatroomError as exc:
+        err.print(Text(f"analysis failed: {exc}", style="red"))
+        return EXIT_FAILED
+    except OSError as exc:
+        err.print(Text(f"error: {exc}", style="red"))
+        return EXIT_FAILED
+    except Exception as exc:  # noqa: BLE001 - last line of defence: a message, not a traceback
+        err.print(Text(f"internal error ({type(exc).__name__}): {exc}; please report it", style="red"))
+        return EXIT_FAILED
+    return rv if isinstance(rv, int) else EXIT_OK
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

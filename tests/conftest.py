@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from threatroom.knowledge import KnowledgeBase, load_knowledge
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+SHARED = ROOT.parent / "shared"
+SAMPLE_KB = Path(__file__).parent / "kb_sample"
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    """The built-in knowledge base."""
+    return load_knowledge()
+
+
+@pytest.fixture(scope="session")
+def sample_kb() -> KnowledgeBase:
+    """A tiny, controlled knowledge base for engine tests."""
+    return load_knowledge([SAMPLE_KB], include_builtin=False)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("THREATROOM_KB", "NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
