@@ -91,8 +91,10 @@ def test_hostile_text_is_just_data(tmp_path: Path) -> None:
     assert m.components[0].name == "{{7*7}} ${jndi:ldap://x}"
 
 
-def test_plain_text_is_not_yet_a_structured_model(tmp_path: Path) -> None:
-    assert "not a structured model" in _problems(_write(tmp_path, "a.txt", "A Flask app with MySQL."))[0]
+def test_other_suffixes_are_read_as_plain_words(tmp_path: Path) -> None:
+    model = load_input(_write(tmp_path, "a.md", "# Shop\n\nA Flask app stores orders in MySQL."))
+    assert {c.technology for c in model.components} >= {"flask", "mysql"}
+    assert "no system components" in _problems(_write(tmp_path, "b.txt", "Nothing to see here."))[0]
 
 
 def test_json_and_yaml_give_the_same_model(tmp_path: Path) -> None:

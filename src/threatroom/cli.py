@@ -17,7 +17,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 import yaml
 from rich.console import Console
@@ -29,9 +28,10 @@ from .engine import analyze as run_analysis
 from .engine.fixtures import check_fixtures
 from .errors import InputError, KnowledgeError, ThreatroomError
 from .ingest import load_input
-from .knowledge import load_knowledge
+from .knowledge import BUILTIN_DIR, load_knowledge
 from .model import SystemModel, ThreatModel
 from .render import print_table, to_json, to_markdown
+from .render.yamlout import to_yaml
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -87,7 +87,7 @@ def _root(
 
 @app.command()
 def analyze(
-    input: Annotated[Path, typer.Argument(help="Architecture: a YAML or JSON model.", show_default=False)],
+    input: Annotated[Path, typer.Argument(help="Architecture: plain words (.txt, .md) or a YAML/JSON model.", show_default=False)],
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file.")] = None,
     kb: KbOpt = None,
@@ -97,7 +97,7 @@ def analyze(
     err = _err()
     t0 = time.perf_counter()
     knowledge = load_knowledge(kb or ())
-    model = load_input(input)
+    model = load_input(input, knowledge)
     result = run_analysis(model, knowledge)
     dt = time.perf_counter() - t0
     if not quiet:
@@ -121,6 +121,19 @@ def analyze(
         _write(buf.export_text(), output)
     else:
         print_table(result, Console(highlight=False))
+    return EXIT_OK
+
+
+@app.command()
+def extract(
+    input: Annotated[Path, typer.Argument(help="Architecture: plain words or a YAML/JSON model.", show_default=False)],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the model to this file.")] = None,
+    kb: KbOpt = None,
+) -> int:
+    """Print the model extracted from the input as YAML, to correct and feed back to analyze."""
+    knowledge = load_knowledge(kb or ())
+    model = load_input(input, knowledge)
+    _write(to_yaml(model, str(input)), output)
     return EXIT_OK
 
 
@@ -188,8 +201,13 @@ def kb_show(entry_id: Annotated[str, typer.Argument(metavar="ID")], kb: KbOpt = 
 def kb_validate(folder: Annotated[Path, typer.Argument(help="Knowledge folder to check with the built-in one.")]) -> int:
     """Validate a knowledge folder: schema, duplicates, references, and its rules' fixtures."""
     err = _err()
-    base_ids = {r.id for r in load_knowledge().threats}
-    knowledge = load_knowledge([folder])
+    builtin = BUILTIN_DIR.resolve()
+    if folder.resolve() == builtin or builtin in folder.resolve().parents:
+        base_ids: set[str] = set()
+        knowledge = load_knowledge()  # a built-in folder: checked as part of the built-ins
+    else:
+        base_ids = {r.id for r in load_knowledge().threats}
+        knowledge = load_knowledge([folder])
     mine = {r.id for r in knowledge.threats} - base_ids
     failures = check_fixtures(knowledge, mine)
     for f in failures:
@@ -204,18 +222,20 @@ def main(argv: list[str] | None = None) -> int:
     err = _err()
     try:
         rv = app(args=argv, prog_name="threatroom", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Exit as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except typer.Abort:
         err.print("aborted")
         return EXIT_FAILED
-    except click.ClickException as exc:
-        exc.show(file=sys.stderr)
+    except typer.TyperException as exc:  # usage errors: unknown command, bad option value...
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show(file=sys.stderr)
+        else:
+            err.print(Text(f"error: {exc}", style="red"))
         return EXIT_BAD_INPUT
     except (InputError, KnowledgeError) as exc:
         err.print(Text(f"error: {exc}", style="red"))
-        if isinstance(exc, InputError) and exc.problems and "not a structured model" in exc.problems[0].message:
-            err.print(Text("hint: write the architecture as YAML; `threatroom schema` prints the format.", style="dim"))
         return EXIT_BAD_INPUT
     except ThreatroomError as exc:
         err.print(Text(f"analysis failed: {exc}", style="red"))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..knowledge.base import KnowledgeBase
-from ..knowledge.schema import Condition, ThreatRule, walk
+from ..knowledge.schema import Condition, ThreatRule
 from .conditions import CompPred, FlowPred, compile_component, compile_flow
 from .facts import ComponentFacts
 
@@ -40,7 +40,7 @@ def _specificity(rule: ThreatRule) -> int:
     if rule.specificity is not None:
         return rule.specificity
     best = 0
-    for node in walk(rule.when):
+    for node in _positive(rule.when):
         if node.technology or node.facet or node.uses:
             best = max(best, 3)
         elif node.tag:
@@ -48,6 +48,18 @@ def _specificity(rule: ThreatRule) -> int:
         elif node.feature or node.connected:
             best = max(best, 1)
     return best
+
+
+def _positive(cond: Condition):
+    """Nodes that must hold for the rule to fire: not under 'not' or 'system_has'."""
+    yield cond
+    for child in (cond.all or []) + (cond.any or []):
+        yield from _positive(child)
+    for child in (cond.source, cond.target):
+        if child is not None:
+            yield from _positive(child)
+    if cond.connected is not None:
+        yield from _positive(cond.connected.where)
 
 
 def _required(cond: Condition) -> tuple[str, frozenset[str]] | None:

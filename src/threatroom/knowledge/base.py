@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .schema import Mitigation, TagDef, Technology, ThreatRule
+from .schema import LexiconEntry, Mitigation, TagDef, Technology, ThreatRule
 
 
 def normalize_name(text: str) -> str:
@@ -22,6 +22,7 @@ class KnowledgeBase:
     threats: list[ThreatRule]
     mitigations: dict[str, Mitigation]
     tags: dict[str, TagDef] = field(default_factory=dict)
+    lexicon: list[LexiconEntry] = field(default_factory=list)
     sources: tuple[str, ...] = field(default=())
 
     @cached_property

@@ -17,11 +17,11 @@ from pydantic import ValidationError
 
 from ..errors import KnowledgeError, KnowledgeProblem
 from .base import KnowledgeBase
-from .schema import Mitigation, TagDef, Technology, ThreatRule, walk
+from .schema import LexiconEntry, Mitigation, TagDef, Technology, ThreatRule, walk
 
 BUILTIN_DIR = Path(__file__).parent / "data"
-SINGULAR = {"tags": "tag", "technologies": "technology", "threats": "threat", "mitigations": "mitigation"}
-SECTIONS = {"tags": TagDef, "technologies": Technology, "threats": ThreatRule, "mitigations": Mitigation}
+SINGULAR = {"lexicon": "lexicon entry", "tags": "tag", "technologies": "technology", "threats": "threat", "mitigations": "mitigation"}
+SECTIONS = {"lexicon": LexiconEntry, "tags": TagDef, "technologies": Technology, "threats": ThreatRule, "mitigations": Mitigation}
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -113,6 +113,7 @@ def _load(dirs: list[Path]) -> KnowledgeBase:
         technologies={k: v[0] for k, v in sorted(found["technologies"].items())},  # type: ignore[misc]
         threats=[v[0] for _, v in sorted(found["threats"].items())],  # type: ignore[misc]
         tags={k: v[0] for k, v in sorted(found["tags"].items())},  # type: ignore[misc]
+        lexicon=[v[0] for _, v in sorted(found["lexicon"].items())],  # type: ignore[misc]
         mitigations={k: v[0] for k, v in sorted(found["mitigations"].items())},  # type: ignore[misc]
         sources=tuple(str(d) for d in dirs),
     )

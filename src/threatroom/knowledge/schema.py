@@ -261,5 +261,57 @@ def walk(cond: Condition):
         yield from walk(cond.connected.where)
 
 
+# --------------------------------------------------------------------------- lexicon
+
+
+class LexiconEntry(_Kb):
+    """Words the plain-text reader recognizes (generic components, actors, data classes,
+    authentication, features, relations between components, zones).
+
+    ``patterns`` are regular expressions matched case-insensitively on word boundaries.
+    """
+
+    id: KbId
+    kind: Literal["component", "actor", "data_class", "auth", "feature", "relation", "hosting", "zone", "ambiguous"]
+    patterns: list[str] = Field(min_length=1)
+    name: str | None = Field(default=None, max_length=80)
+    type: ComponentType | None = None
+    zone: ZoneKind | None = None
+    data_class: DataClass | None = None
+    auth: AuthMethod | None = None
+    feature: Feature | None = None
+    attach_to: list[ComponentType] = Field(default_factory=list, description="Preferred holders when none is in the sentence.")
+    direction: Literal["forward", "reverse"] | None = None
+    label: str | None = Field(default=None, max_length=60)
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        import re
+
+        for p in value:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise ValueError(f"pattern {p!r} is not a valid regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> LexiconEntry:
+        need = {
+            "component": ("type", "name"),
+            "actor": ("name",),
+            "data_class": ("data_class",),
+            "auth": ("auth",),
+            "feature": ("feature",),
+            "relation": ("direction", "label"),
+            "zone": ("zone",),
+        }.get(self.kind, ())
+        missing = [f for f in need if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"a '{self.kind}' entry needs {', '.join(missing)}")
+        return self
+
+
 Connected.model_rebuild()
 Condition.model_rebuild()

@@ -94,18 +94,6 @@ class Component(_Strict):
             return key
         return value
 
-    @field_validator("technology", mode="before")
-    @classmethod
-    def _tech_lower(cls, value: object) -> object:
-        return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator("facets", mode="before")
-    @classmethod
-    def _facets_lower(cls, value: object) -> object:
-        if isinstance(value, list):
-            return [v.strip().lower() if isinstance(v, str) else v for v in value]
-        return value
-
     @model_validator(mode="after")
     def _reason(self) -> Component:
         if self.inferred and not self.inferred_reason:

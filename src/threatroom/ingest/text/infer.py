@@ -1,0 +1,183 @@
+"""What a threat modeler adds to what the text says, each marked inferred with the reason:
+users and their client, the entry point, links for components nobody connects,
+trust zones (internet, cloud account, on-premises, third parties); and what the text's
+words say about data classes, authentication and features.
+"""
+
+from __future__ import annotations
+
+from ...knowledge.base import KnowledgeBase
+from ...model.vocabulary import ComponentType, DataClass, ZoneKind
+from .lexer import Hit, Mention, Sentence
+from .relations import ACTIVE_TYPES, HOSTING_TYPES, Linker
+from .resolve import Draft, Resolver
+
+CLIENTS = (ComponentType.BROWSER, ComponentType.MOBILE_APP, ComponentType.DESKTOP_APP, ComponentType.DEVICE)
+ENTRY_ORDER = (
+    ComponentType.CDN,
+    ComponentType.REVERSE_PROXY,
+    ComponentType.LOAD_BALANCER,
+    ComponentType.API_GATEWAY,
+    ComponentType.WEB_APPLICATION,
+    ComponentType.API_SERVICE,
+)
+BACKENDS = (ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE, ComponentType.SERVERLESS_FUNCTION, ComponentType.BACKGROUND_WORKER)
+SAAS_TYPES = frozenset(
+    {
+        ComponentType.PAYMENT_PROCESSOR,
+        ComponentType.MESSAGING_SERVICE,
+        ComponentType.ANALYTICS,
+        ComponentType.THIRD_PARTY_API,
+        ComponentType.ML_MODEL,
+        ComponentType.IDENTITY_PROVIDER,
+    }
+)
+PROVIDERS = {"aws": "AWS account", "azure": "Azure subscription", "gcp": "Google Cloud project"}
+
+
+def apply_words(res: Resolver, link: Linker, mentions: list[Mention], hits: list[Hit]) -> None:
+    """Data classes, authentication and features from the words of each sentence."""
+    by_sentence: dict[int, list[Draft]] = {}
+    for m in mentions:
+        if m.component:
+            d = res.drafts[m.component]
+            lst = by_sentence.setdefault(m.sentence, [])
+            if d not in lst:
+                lst.append(d)
+    for h in hits:
+        e = h.entry
+        here = [d for d in by_sentence.get(h.sentence, []) if d.type != ComponentType.USER]
+        if e.kind == "data_class" and e.data_class is not None:
+            for d in _holders(res, here, e.attach_to, every=True):
+                d.data.add(e.data_class)
+            for f in link.flows:
+                if f.sentence == h.sentence:
+                    f.data.add(e.data_class)
+        elif e.kind == "auth" and e.auth is not None:
+            prefer = [ComponentType.IDENTITY_PROVIDER, ComponentType.API_GATEWAY, ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE]
+            for d in _holders(res, here, prefer, every=False):
+                d.auth.add(e.auth.value)
+        elif e.kind == "feature" and e.feature is not None:
+            for d in _holders(res, here, e.attach_to, every=False):
+                d.features.add(e.feature.value)
+
+
+def _holders(res: Resolver, here: list[Draft], prefer: list[ComponentType], *, every: bool) -> list[Draft]:
+    if prefer:
+        ranked = [d for t in prefer for d in here if d.type == t]
+        if ranked:
+            return ranked if every else ranked[:1]
+        for t in prefer:
+            pool = [d for d in res.drafts.values() if d.type == t]
+            if pool:
+                return pool[:1]
+        return []
+    return here if every else here[:1]
+
+
+def complete(res: Resolver, link: Linker, kb: KnowledgeBase, sentences: list[Sentence], hits: list[Hit]) -> list[str]:
+    """Add the inferred users, client, links and zones; return the assumptions made."""
+    assumptions: list[str] = []
+    drafts = res.drafts
+    s0 = sentences[0]
+
+    def first(types: tuple[ComponentType, ...] | frozenset[ComponentType]) -> Draft | None:
+        pool = sorted((d for d in drafts.values() if d.type in types), key=lambda d: d.order)
+        return pool[0] if pool else None
+
+    actors = [d for d in drafts.values() if d.type == ComponentType.USER]
+    if not actors:
+        u = res.new("User", ComponentType.USER, generic=True, inferred_reason="every system has users; the text does not name them")
+        actors = [u]
+    client = first(CLIENTS)
+    backend = first(BACKENDS)
+    if client is None and (backend is not None or first((ComponentType.CDN, ComponentType.LOAD_BALANCER, ComponentType.API_GATEWAY))):
+        kind = ComponentType.BROWSER
+        client = res.new("Browser", kind, generic=True, inferred_reason="a web application is used through a browser; the text names no client")
+    # People reach components through their client.
+    for f in list(link.flows):
+        src, dst = drafts[f.source], drafts[f.target]
+        if client is not None and src.type == ComponentType.USER and dst.type not in CLIENTS and src.zone_hint is None:
+            link.flows.remove(f)
+            link.add(client.id, dst.id, f.label, sentences[f.sentence])
+        elif client is not None and dst.type == ComponentType.USER and src.type not in CLIENTS and dst.zone_hint is None:
+            link.flows.remove(f)
+            link.add(src.id, client.id, f.label, sentences[f.sentence])
+    for a in actors:
+        if not any(f.source == a.id for f in link.flows):
+            target = client if (client is not None and a.zone_hint is None) else (first(ENTRY_ORDER) or client)
+            if target is not None:
+                link.add(a.id, target.id, "uses", s0, reason=f"{a.name} reaches the system through {target.name}")
+    if client is not None and not any(f.source == client.id for f in link.flows):
+        entry = first(ENTRY_ORDER)
+        if entry is not None:
+            link.add(client.id, entry.id, "requests", s0, reason=f"{entry.name} is the first component a client reaches")
+    # Components the text names without saying what talks to them.
+    hosted_on = {d.runs_on for d in drafts.values() if d.runs_on}
+    for d in sorted(drafts.values(), key=lambda d: d.order):
+        if d.type == ComponentType.USER or d.type in HOSTING_TYPES and (d.id in hosted_on or not d.technology):
+            continue
+        if any(f.source == d.id or f.target == d.id for f in link.flows):
+            continue
+        if d.type in CLIENTS or d.type in (ComponentType.IDENTITY_PROVIDER,) or d.type in HOSTING_TYPES:
+            src = client or actors[0]
+            reason = f"the text names {d.name} but not who uses it; assumed {src.name}"
+        else:
+            src = backend if backend is not None and backend is not d else (client or actors[0])
+            reason = f"the text names {d.name} but not what talks to it; assumed {src.name}"
+        if src is d:
+            continue
+        link.add(src.id, d.id, "uses", s0, reason=reason)
+        assumptions.append(f"Assumed {src.name} connects to {d.name}: the text does not say what talks to it.")
+    _zones(res, kb, hits, assumptions)
+    for d in drafts.values():
+        if d.name.lower() in ("admin console", "internal dashboard"):
+            assumptions.append(f"Assumed the {d.name.lower()} is reachable only by staff, but it runs beside the public application; check whether it is exposed to the internet.")
+    return assumptions
+
+
+def _zones(res: Resolver, kb: KnowledgeBase, hits: list[Hit], assumptions: list[str]) -> None:
+    drafts = res.drafts
+    on_prem_sentences = {h.sentence for h in hits if h.entry.kind == "zone" and h.entry.zone == ZoneKind.ON_PREMISES}
+    providers: dict[str, str] = {}
+    for d in drafts.values():
+        tech = kb.technologies.get(d.technology or "")
+        if d.type == ComponentType.USER:
+            d.zone_hint = d.zone_hint or ZoneKind.INTERNET.value
+        elif d.type in CLIENTS:
+            d.zone_hint = ZoneKind.INTERNET.value
+        elif tech is not None and tech.provider in PROVIDERS:
+            d.zone_hint = tech.provider
+            providers[tech.provider] = PROVIDERS[tech.provider]
+        elif d.type in SAAS_TYPES and tech is not None and ("saas" in tech.tags or "llm-provider" in tech.tags or tech.provider):
+            d.zone_hint = ZoneKind.THIRD_PARTY.value
+        elif d.last_sentence in on_prem_sentences:
+            d.zone_hint = ZoneKind.ON_PREMISES.value
+    for d in sorted(drafts.values(), key=lambda d: d.order):
+        if d.zone_hint:
+            continue
+        if d.runs_on and drafts[d.runs_on].zone_hint:
+            d.zone_hint = drafts[d.runs_on].zone_hint
+        elif len(providers) == 1:
+            d.zone_hint = next(iter(providers))
+            assumptions.append(f"Assumed {d.name} runs in the {providers[d.zone_hint]} with the other cloud services.")
+        else:
+            d.zone_hint = "app"
+
+
+ZONE_INFO = {
+    "internet": ("Internet", ZoneKind.INTERNET, "users and their devices are outside the system's control"),
+    "third_party": ("Third-party services", ZoneKind.THIRD_PARTY, "services run by other companies"),
+    "on_premises": ("On-premises network", ZoneKind.ON_PREMISES, "the text places these components on premises"),
+    "app": ("Application environment", ZoneKind.PRIVATE, "where the system's own servers run; the text does not say where"),
+    "aws": ("AWS account", ZoneKind.CLOUD, "the components are AWS services"),
+    "azure": ("Azure subscription", ZoneKind.CLOUD, "the components are Azure services"),
+    "gcp": ("Google Cloud project", ZoneKind.CLOUD, "the components are Google Cloud services"),
+}
+
+
+def data_classes_in(drafts: dict[str, Draft]) -> list[DataClass]:
+    return sorted({c for d in drafts.values() for c in d.data}, key=lambda c: c.value)
+
+
+__all__ = ["ACTIVE_TYPES", "ZONE_INFO", "apply_words", "complete", "data_classes_in"]

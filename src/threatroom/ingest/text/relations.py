@@ -1,0 +1,162 @@
+"""Directed flows and hosting from the words between the components of a sentence.
+
+For each pair of consecutive components in a sentence, the text between them is looked
+up in the lexicon's relations ("routes to", "writes to", "consumed by", ...), hosting
+phrases ("hosted on", "where ... is hosted"), and coordination ("X and Y" repeats the
+previous relation for Y). A relation before the first component ("Game assets are
+fetched from S3") links the sentence's context: the most recent client or application.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ...model.system import Evidence
+from ...model.vocabulary import ComponentType
+from .lexer import Hit, Mention, Sentence
+from .resolve import Draft
+
+ACTIVE_TYPES = frozenset(
+    {
+        ComponentType.BROWSER,
+        ComponentType.MOBILE_APP,
+        ComponentType.DESKTOP_APP,
+        ComponentType.DEVICE,
+        ComponentType.WEB_APPLICATION,
+        ComponentType.API_SERVICE,
+        ComponentType.BACKGROUND_WORKER,
+        ComponentType.SERVERLESS_FUNCTION,
+    }
+)
+#: Components that start things: the implicit subject of "assets are fetched from S3".
+CONTEXT_TYPES = frozenset(
+    {ComponentType.BROWSER, ComponentType.MOBILE_APP, ComponentType.DESKTOP_APP, ComponentType.DEVICE,
+     ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE}
+)
+TO_PEOPLE = frozenset({"rel.notify-users", "rel.send"})
+HOSTING_TYPES = frozenset({ComponentType.HOST, ComponentType.CONTAINER_PLATFORM})
+_COORD = re.compile(r"^(?:[\s,;:()]|and|or|as well as|plus|also|the|an?|its|their|for|like|such as|both|either|then|with)*$", re.I)
+_TO = re.compile(r"^[\s,]*(?:and\s+)?(?:then\s+)?(?:on\s+|onward\s+)?(?:to|into|onto|towards?)\b", re.I)
+_VIA = re.compile(r"^[\s,]*(?:using|via|through|by way of|with)\b[\w\s-]{0,12}$", re.I)
+
+
+@dataclass
+class FlowDraft:
+    source: str
+    target: str
+    label: str
+    sentence: int
+    evidence: list[Evidence] = field(default_factory=list)
+    inferred_reason: str | None = None
+    data: set = field(default_factory=set)
+
+
+@dataclass
+class Linker:
+    text: str
+    drafts: dict[str, Draft]
+    flows: list[FlowDraft] = field(default_factory=list)
+    context: str | None = None
+
+    def add(self, src: str, dst: str, label: str, s: Sentence, reason: str | None = None) -> FlowDraft | None:
+        if src == dst:
+            return None
+        for f in self.flows:
+            if f.source == src and f.target == dst:
+                return f
+        quote = self.text[s.start : s.end].strip()
+        f = FlowDraft(src, dst, label, s.index, [Evidence(kind="text", start=s.start, end=s.end, quote=quote[:2000])], reason)
+        self.flows.append(f)
+        return f
+
+    def _relation(self, hits: list[Hit], lo: int, hi: int, kinds: tuple[str, ...] = ("relation",)) -> Hit | None:
+        """The relation word between two spans; a specific verb beats a plain 'uses'/'calls'."""
+        inside = [h for h in hits if h.entry.kind in kinds and lo <= h.start < hi and (h.end <= hi or h.entry.kind == "hosting")]
+        specific = [h for h in inside if not h.entry.id.startswith("rel.call")]
+        pool = specific or inside
+        return max(pool, key=lambda h: (h.end - h.start, h.start)) if pool else None
+
+    def link_sentence(self, s: Sentence, mentions: list[Mention], hits: list[Hit]) -> None:
+        slots: list[Mention] = []
+        for m in mentions:
+            if m.component is None or m.kind == "tech" and self._is_facet(m):
+                continue
+            if slots and slots[-1].component == m.component:
+                slots[-1] = Mention(slots[-1].start, m.end, slots[-1].text, m.sentence, slots[-1].kind, component=m.component)
+                continue
+            slots.append(m)
+        if not slots:
+            return
+        subject = slots[0].component or ""
+        last: FlowDraft | None = None
+        last_rel: Hit | None = None
+        lead = self._relation(hits, s.start, slots[0].start)
+        lead_host = self._relation(hits, s.start, slots[0].start, ("hosting",))
+        if lead is not None and self.context and not lead_host:
+            last = self.add(self.context, slots[0].component or "", lead.entry.label or "data", s)
+            last_rel = lead
+        for a, b in zip(slots, slots[1:]):
+            ca, cb = a.component or "", b.component or ""
+            between = self.text[a.end : b.start]
+            host = self._relation(hits, a.end, b.start, ("hosting",))
+            if host is not None and host.entry.direction == "forward" and host.end > b.start:
+                host = None  # "X hosted on" must end before the platform's name
+            if host is not None:
+                guest, platform = (ca, cb) if host.entry.direction == "forward" else (cb, ca)
+                self._host(guest, platform, s)
+                continue
+            rel = self._relation(hits, a.end, b.start)
+            src = subject if self.drafts[ca].type in HOSTING_TYPES and ca != subject else ca
+            if rel is not None:
+                if _VIA.match(between) and last is not None and last.target == ca:
+                    # "synced back to DynamoDB using AppSync": AppSync sits on the way.
+                    self.flows.remove(last)
+                    self.add(last.source, cb, last.label, s)
+                    last = self.add(cb, ca, last.label, s)
+                    continue
+                pair = (src, cb) if rel.entry.direction == "forward" else (cb, ca)
+                if self.drafts[pair[1]].type == ComponentType.USER and rel.entry.id not in TO_PEOPLE:
+                    continue  # "the app uses ... to handle user authentication" is no flow to a person
+                last, last_rel = self.add(*pair, rel.entry.label or "data", s), rel
+            elif last is not None and last_rel is not None and _TO.match(between):
+                last = self.add(ca, cb, last_rel.entry.label or "data", s)
+            elif last is not None and _COORD.match(_strip_generic(between)):
+                if last.source != cb:
+                    last = self.add(last.source, cb, last.label, s) or last
+        started = [f for f in self.flows if f.sentence == s.index and f.source in self.drafts]
+        starters = [f.source for f in started if self.drafts[f.source].type in CONTEXT_TYPES]
+        if starters:
+            self.context = starters[0]
+            return
+        for m in reversed(slots):
+            if self.drafts[m.component or ""].type in CONTEXT_TYPES:
+                self.context = m.component
+                break
+
+    def _host(self, guest: str, platform: str, s: Sentence) -> None:
+        g, p = self.drafts[guest], self.drafts[platform]
+        if p.type in HOSTING_TYPES or (p.technology and p.type not in ACTIVE_TYPES and p.type in HOSTING_TYPES):
+            if g.runs_on is None and g.type not in HOSTING_TYPES:
+                g.runs_on = platform
+            return
+        if p.type in (ComponentType.OBJECT_STORAGE, ComponentType.CDN):
+            self.add(guest, platform, "loads static content", s)
+            return
+        if g.type in HOSTING_TYPES and p.type in ACTIVE_TYPES:
+            if p.runs_on is None:
+                p.runs_on = guest
+
+    def _is_facet(self, m: Mention) -> bool:
+        d = self.drafts.get(m.component or "")
+        return d is not None and m.tech_id is not None and d.technology != m.tech_id
+
+
+def _strip_generic(between: str) -> str:
+    return re.sub(r"[\w-]+", lambda w: "" if w.group().lower() in _FILLER else w.group(), between)
+
+
+_FILLER = frozenset(
+    "additional other aws azure gcp google amazon services service like such as object storage data frequently "
+    "requested quickly to access for the an a".split()
+)

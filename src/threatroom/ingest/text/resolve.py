@@ -1,0 +1,200 @@
+"""Turn mentions into components: one component per thing, however often it is named.
+
+* A technology that is a component (MySQL, Amazon S3) is one component per technology;
+  a generic mention in the same sentence of a compatible type ("the database is a MySQL
+  database") or a lone earlier generic of that type becomes that component.
+* A library (Jinja2, Flask-Login) attaches as a facet to the component that hosts it:
+  one named in the same sentence, else the latest one of a host type.
+* A generic mention ("the database", "the application") refers to the latest component
+  of its type, or creates one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ...knowledge.base import KnowledgeBase
+from ...model.system import Evidence
+from ...model.vocabulary import ComponentType, DataClass
+from .lexer import Mention
+
+#: Types that stand in for one another when a generic word meets a named technology.
+COMPATIBLE: dict[ComponentType, frozenset[ComponentType]] = {
+    ComponentType.WEB_APPLICATION: frozenset({ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE}),
+    ComponentType.API_SERVICE: frozenset({ComponentType.API_SERVICE, ComponentType.WEB_APPLICATION, ComponentType.API_GATEWAY}),
+    ComponentType.RELATIONAL_DB: frozenset({ComponentType.RELATIONAL_DB, ComponentType.NOSQL_DB, ComponentType.DATA_WAREHOUSE}),
+    ComponentType.NOSQL_DB: frozenset({ComponentType.NOSQL_DB}),
+    ComponentType.BROWSER: frozenset({ComponentType.BROWSER}),
+    ComponentType.MOBILE_APP: frozenset({ComponentType.MOBILE_APP}),
+    ComponentType.OBJECT_STORAGE: frozenset({ComponentType.OBJECT_STORAGE}),
+    ComponentType.CACHE: frozenset({ComponentType.CACHE}),
+    ComponentType.MESSAGE_QUEUE: frozenset({ComponentType.MESSAGE_QUEUE}),
+    ComponentType.SEARCH_ENGINE: frozenset({ComponentType.SEARCH_ENGINE}),
+    ComponentType.IDENTITY_PROVIDER: frozenset({ComponentType.IDENTITY_PROVIDER}),
+    ComponentType.HOST: frozenset({ComponentType.HOST}),
+    ComponentType.SERVERLESS_FUNCTION: frozenset({ComponentType.SERVERLESS_FUNCTION}),
+    ComponentType.ANALYTICS: frozenset({ComponentType.ANALYTICS}),
+}
+
+
+@dataclass
+class Draft:
+    """A component being assembled from the text."""
+
+    id: str
+    name: str
+    type: ComponentType
+    technology: str | None = None
+    facets: list[str] = field(default_factory=list)
+    features: set[str] = field(default_factory=set)
+    data: set[DataClass] = field(default_factory=set)
+    auth: set[str] = field(default_factory=set)
+    evidence: list[Evidence] = field(default_factory=list)
+    generic: bool = False
+    zone_hint: str | None = None
+    runs_on: str | None = None
+    inferred_reason: str | None = None
+    last_sentence: int = -1
+    order: int = 0
+
+    def cite(self, m: Mention) -> None:
+        if not any(e.start == m.start for e in self.evidence):
+            self.evidence.append(Evidence(kind="text", start=m.start, end=m.end, quote=m.text))
+        self.last_sentence = max(self.last_sentence, m.sentence)
+
+
+def slug(name: str) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return s[:60] or "component"
+
+
+@dataclass
+class Resolver:
+    kb: KnowledgeBase
+    drafts: dict[str, Draft] = field(default_factory=dict)
+    by_tech: dict[str, str] = field(default_factory=dict)
+
+    def new(self, name: str, ctype: ComponentType, *, generic: bool, inferred_reason: str | None = None) -> Draft:
+        base = slug(name)
+        cid, n = base, 2
+        while cid in self.drafts:
+            cid, n = f"{base}-{n}", n + 1
+        d = Draft(cid, name, ctype, generic=generic, inferred_reason=inferred_reason, order=len(self.drafts))
+        self.drafts[cid] = d
+        return d
+
+    def latest(self, types: frozenset[ComponentType] | set[ComponentType], *, untyped_only: bool = False) -> Draft | None:
+        pool = [d for d in self.drafts.values() if d.type in types and (not untyped_only or d.technology is None)]
+        return max(pool, key=lambda d: (d.last_sentence, d.order)) if pool else None
+
+    def resolve_sentence(self, mentions: list[Mention]) -> None:
+        """Resolve one sentence's mentions in order: generics and techs first, facets last."""
+        techs = [m for m in mentions if m.kind == "tech" and self.kb.technologies[m.tech_id or ""].type is not None]
+        facets = [m for m in mentions if m.kind == "tech" and self.kb.technologies[m.tech_id or ""].type is None]
+        generics = [m for m in mentions if m.kind == "component"]
+        actors = [m for m in mentions if m.kind == "actor"]
+        claimed: set[int] = set()
+        for m in techs:
+            tech = self.kb.technologies[m.tech_id or ""]
+            assert tech.type is not None
+            if m.tech_id in self.by_tech:
+                d = self.drafts[self.by_tech[m.tech_id or ""]]
+            else:
+                d = self._generic_for(tech.type, generics, claimed, m)
+                if d is None:
+                    d = self.new(tech.name, tech.type, generic=False)
+                else:
+                    d.name = _merged_name(tech.name, d.name)
+                    d.generic = False
+                d.technology = m.tech_id
+                self.by_tech[m.tech_id or ""] = d.id
+            d.cite(m)
+            m.component = d.id
+        for m in generics:
+            if id(m) in claimed:
+                continue
+            assert m.entry is not None and m.entry.type is not None
+            ctype = m.entry.type
+            d = self._same_sentence(ctype, techs) or self.latest(frozenset({ctype}))
+            if d is None and ctype in (ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE):
+                d = self.latest(COMPATIBLE[ctype])
+            if d is None or _distinct(m, d):
+                d = self.new(m.entry.name or ctype.value, ctype, generic=True)
+            d.cite(m)
+            m.component = d.id
+        for m in actors:
+            assert m.entry is not None
+            d = next((x for x in self.drafts.values() if x.type == ComponentType.USER and x.name == m.entry.name), None)
+            if d is None:
+                d = self.new(m.entry.name or "User", ComponentType.USER, generic=True)
+                d.zone_hint = m.entry.zone.value if m.entry.zone else None
+            d.cite(m)
+            m.component = d.id
+        for m in facets:
+            self._attach_facet(m, mentions)
+
+    def _generic_for(self, ctype: ComponentType, generics: list[Mention], claimed: set[int], m: Mention) -> Draft | None:
+        """A generic mention of a compatible type in this sentence, or a lone untyped earlier one."""
+        for g in generics:
+            if id(g) in claimed or g.entry is None or g.entry.type is None:
+                continue
+            if ctype in COMPATIBLE.get(g.entry.type, frozenset({g.entry.type})):
+                existing = self.latest(frozenset({g.entry.type}), untyped_only=True)
+                claimed.add(id(g))
+                if existing is not None and existing.generic:
+                    existing.cite(g)
+                    g.component = existing.id
+                    return existing
+                d = self.new(g.entry.name or ctype.value, ctype, generic=True)
+                d.cite(g)
+                g.component = d.id
+                return d
+        earlier = [d for d in self.drafts.values() if d.generic and d.technology is None and d.type == ctype]
+        if len(earlier) == 1 and m.entry is not None:
+            return earlier[0]  # "the database ... MySQL database"
+        if len(earlier) == 1 and ctype in (ComponentType.WEB_APPLICATION, ComponentType.RELATIONAL_DB, ComponentType.API_SERVICE):
+            return earlier[0]
+        return None
+
+    def _same_sentence(self, ctype: ComponentType, techs: list[Mention]) -> Draft | None:
+        for t in techs:
+            d = self.drafts.get(t.component or "")
+            if d is not None and d.type in COMPATIBLE.get(ctype, frozenset({ctype})):
+                return d
+        return None
+
+    def _attach_facet(self, m: Mention, mentions: list[Mention]) -> None:
+        tech = self.kb.technologies[m.tech_id or ""]
+        hosts = frozenset(tech.hosts)
+        here = [self.drafts[x.component] for x in mentions if x.component and self.drafts[x.component].type in hosts]
+        host = min(here, key=lambda d: abs(d.evidence[-1].start or 0 - m.start)) if here else self.latest(hosts)
+        if host is None:
+            ctype = tech.hosts[0]
+            host = self.new(
+                f"Application using {tech.name}" if ctype != ComponentType.SERVERLESS_FUNCTION else f"Function using {tech.name}",
+                ctype,
+                generic=True,
+                inferred_reason=f"{tech.name} runs inside a {ctype.value.replace('_', ' ')} that the text does not name",
+            )
+            host.last_sentence = m.sentence
+        if m.tech_id not in host.facets:
+            host.facets.append(m.tech_id or "")
+        host.cite(m)
+        m.component = host.id
+
+
+def _merged_name(tech_name: str, generic_name: str) -> str:
+    low = generic_name.lower()
+    if low in ("database", "web application", "api service", "cache", "message queue", "object storage", "search index"):
+        return f"{tech_name} {low}" if tech_name.lower() not in low else tech_name
+    return tech_name
+
+
+def _distinct(m: Mention, d: Draft) -> bool:
+    """A generic word that names a different thing than the component found for it."""
+    if m.entry is None:
+        return False
+    if m.entry.id in ("generic.admin-console", "generic.internal-dashboard", "generic.csv-import", "generic.export", "generic.ehr", "generic.crm"):
+        return d.name != (m.entry.name or "")
+    return False
