@@ -25,7 +25,8 @@ def sample_kb() -> KnowledgeBase:
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("THREATROOM_KB", "NO_COLOR", "FORCE_COLOR"):
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    for var in ("THREATROOM_KB", "THREATROOM_NO_CACHE", "NO_COLOR", "FORCE_COLOR"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("THREATROOM_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "kb-cache"))

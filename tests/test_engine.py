@@ -38,9 +38,9 @@ def test_aliases_are_resolved_and_threats_name_the_technology(sample_kb) -> None
     assert app.technology == "flask" and app.facets == ["jinja2"]
     assert app.technologies == ["flask", "jinja2"]
     xss = r.threat("sample.jinja-xss@app")
-    assert "Jinja2" in xss.title and xss.technologies == ["flask", "jinja2"]
+    assert "Jinja2" in xss.title and xss.technologies == ["jinja2"]
     sqli = r.threat("sample.sqli@app")
-    assert sqli.title == "SQL injection from Blog into Posts DB"
+    assert sqli.title == "SQL injection from Blog (Flask) into Posts DB"
     assert "aws.rds-mysql" in sqli.technologies  # matched through is_a: mysql
 
 

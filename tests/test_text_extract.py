@@ -74,7 +74,9 @@ def test_aws_routing_chain(kb) -> None:
     ids = {c.technology: c.id for c in m.components}
     f = flows(m)
     r53, elb, ec2 = ids[kb.resolve("Route 53")], ids[kb.resolve("Elastic Load Balancer")], ids[kb.resolve("EC2")]
-    assert (r53, elb) in f and (elb, ec2) in f
+    front = comp(m, type=ComponentType.BROWSER).id
+    # DNS answers the name; the request itself goes from the front end to the load balancer.
+    assert (front, r53) in f and (front, elb) in f and (elb, ec2) in f
     app = next(c for c in m.components if c.runs_on == ec2)
     assert (app.id, ids[kb.resolve("Amazon RDS")]) in f and (app.id, ids[kb.resolve("DynamoDB")]) in f
 

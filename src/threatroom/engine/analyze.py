@@ -73,7 +73,7 @@ def _words(m: Match) -> _Words:
         }
     else:
         words = {
-            "name": s.comp.name,
+            "name": _named(s.comp.name, s.tech_name if s.comp.technology else None),
             "tech": s.tech_name,
             "type": TYPE_LABELS[s.type],
             "data": ", ".join(DATA_LABELS[d] for d in sorted(s.data)) or "its data",
@@ -83,6 +83,13 @@ def _words(m: Match) -> _Words:
     if "peer" in m.bind:
         words["peer"] = m.bind["peer"]
     return _Words(words)
+
+
+def _named(name: str, tech: str | None) -> str:
+    """The element's name, with its technology when the name does not say it: 'Blog (Flask)'."""
+    if tech and tech.lower() not in name.lower() and name.lower() not in tech.lower():
+        return f"{name} ({tech})"
+    return name
 
 
 def _mitigations(rule: ThreatRule, kb: KnowledgeBase, context: frozenset[str]) -> list[MitigationOut]:
@@ -113,8 +120,6 @@ def _threat(m: Match, kb: KnowledgeBase) -> Threat:
     s = m.subject
     dread = score(rule.dread, rule.stride, s)
     named = set(m.bind.get("techs", set())) | set(m.bind.get("peer_named", set()))
-    if isinstance(s, ComponentFacts) and s.comp.technology:
-        named.add(s.comp.technology)
     techs = {t for t in named if t in kb.technologies}
     is_flow = isinstance(s, FlowFacts)
     return Threat(
@@ -122,7 +127,7 @@ def _threat(m: Match, kb: KnowledgeBase) -> Threat:
         rule_id=rule.id,
         component_id=None if is_flow else m.subject_id,
         flow_id=m.subject_id if is_flow else None,
-        element_name=words["name"],
+        element_name=words["name"] if is_flow else s.comp.name,  # type: ignore[union-attr]
         stride=rule.stride,
         title=rule.title.format_map(words),
         description=rule.description.format_map(words),

@@ -7,6 +7,10 @@ user's ``--kb`` folder. Any problem is a :class:`KnowledgeError` naming file, li
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -37,8 +41,12 @@ class _Entry:
 def _entries(path: Path, problems: list[KnowledgeProblem]) -> Iterator[tuple[str, _Entry]]:
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         problems.append(KnowledgeProblem(str(path), getattr(getattr(exc, "problem_mark", None), "line", -1) + 1, None, f"cannot read: {exc}"))
         return
@@ -81,10 +89,43 @@ def load_knowledge(extra_dirs: Iterable[str | Path] = (), *, include_builtin: bo
 
 
 @lru_cache(maxsize=8)
-def _load_cached(dirs: tuple[str, ...], _stamp: tuple[tuple[str, int, int], ...]) -> KnowledgeBase:
+def _load_cached(dirs: tuple[str, ...], stamp: tuple[tuple[str, int, int], ...]) -> KnowledgeBase:
     # Cached per set of folders and their files' sizes and times: a KnowledgeBase is
     # immutable, so sharing it between analyses leaks nothing from one to another.
-    return _load([Path(d) for d in dirs])
+    cached = _disk_cache(dirs, stamp)
+    if cached is not None:
+        try:
+            with cached.open("rb") as fh:
+                kb = pickle.load(fh)
+            if isinstance(kb, KnowledgeBase):
+                return kb
+        except Exception:  # noqa: BLE001 - a bad cache entry is rebuilt, never trusted
+            pass
+    kb = _load([Path(d) for d in dirs])
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(kb, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, cached)
+        except OSError:
+            pass
+    return kb
+
+
+def _disk_cache(dirs: tuple[str, ...], stamp: tuple[tuple[str, int, int], ...]) -> Path | None:
+    """Where the validated knowledge base is kept between runs (THREATROOM_CACHE_DIR,
+    else the user cache folder); None when THREATROOM_NO_CACHE is set."""
+    if os.environ.get("THREATROOM_NO_CACHE"):
+        return None
+    from .. import __version__
+
+    base = os.environ.get("THREATROOM_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "threatroom"
+    )
+    digest = hashlib.sha256(repr((__version__, sys.version_info[:2], dirs, stamp)).encode()).hexdigest()[:24]
+    return Path(base) / f"kb-{digest}.pickle"
 
 
 def _load(dirs: list[Path]) -> KnowledgeBase:

@@ -283,6 +283,7 @@ class LexiconEntry(_Kb):
     attach_to: list[ComponentType] = Field(default_factory=list, description="Preferred holders when none is in the sentence.")
     direction: Literal["forward", "reverse"] | None = None
     label: str | None = Field(default=None, max_length=60)
+    named: bool = Field(default=False, description="The matched words name a distinct component ('ledger service').")
 
     @field_validator("patterns")
     @classmethod

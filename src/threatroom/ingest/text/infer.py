@@ -21,6 +21,11 @@ ENTRY_ORDER = (
     ComponentType.WEB_APPLICATION,
     ComponentType.API_SERVICE,
 )
+#: What clients reach first; an unconnected one is assumed to be used by the client.
+EDGE_TYPES = frozenset(
+    {ComponentType.IDENTITY_PROVIDER, ComponentType.CDN, ComponentType.DNS, ComponentType.LOAD_BALANCER,
+     ComponentType.API_GATEWAY, ComponentType.REVERSE_PROXY}
+)
 BACKENDS = (ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE, ComponentType.SERVERLESS_FUNCTION, ComponentType.BACKGROUND_WORKER)
 SAAS_TYPES = frozenset(
     {
@@ -37,16 +42,28 @@ PROVIDERS = {"aws": "AWS account", "azure": "Azure subscription", "gcp": "Google
 
 def apply_words(res: Resolver, link: Linker, mentions: list[Mention], hits: list[Hit]) -> None:
     """Data classes, authentication and features from the words of each sentence."""
-    by_sentence: dict[int, list[Draft]] = {}
+    by_sentence: dict[int, list[Mention]] = {}
     for m in mentions:
         if m.component:
-            d = res.drafts[m.component]
-            lst = by_sentence.setdefault(m.sentence, [])
-            if d not in lst:
-                lst.append(d)
+            by_sentence.setdefault(m.sentence, []).append(m)
     for h in hits:
         e = h.entry
-        here = [d for d in by_sentence.get(h.sentence, []) if d.type != ComponentType.USER]
+        named = [m for m in by_sentence.get(h.sentence, []) if m.kind == "tech"]
+        federated = e.kind == "auth" and e.auth is not None and e.auth.value in FEDERATED
+        if not federated and any(m.start <= h.start and h.end <= m.end for m in named):
+            continue  # "Sign in with Google" names a product; its words say nothing more
+        # Components of the sentence, nearest to the word first.
+        near = sorted(by_sentence.get(h.sentence, []), key=lambda m: (0 if m.start <= h.start < m.end else 1, abs(m.start - h.start)))
+        here: list[Draft] = []
+        for m in near:
+            d = res.drafts[m.component or ""]
+            if d.type != ComponentType.USER and d not in here:
+                here.append(d)
+        if e.kind == "zone" and e.zone is not None:
+            after = [res.drafts[m.component or ""] for m in near if m.start >= h.end]
+            if e.zone == ZoneKind.THIRD_PARTY and after:
+                after[0].zone_hint = ZoneKind.THIRD_PARTY.value
+            continue
         if e.kind == "data_class" and e.data_class is not None:
             for d in _holders(res, here, e.attach_to, every=True):
                 d.data.add(e.data_class)
@@ -54,17 +71,40 @@ def apply_words(res: Resolver, link: Linker, mentions: list[Mention], hits: list
                 if f.sentence == h.sentence:
                     f.data.add(e.data_class)
         elif e.kind == "auth" and e.auth is not None:
-            prefer = [ComponentType.IDENTITY_PROVIDER, ComponentType.API_GATEWAY, ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE]
-            for d in _holders(res, here, prefer, every=False):
+            if e.auth.value in FEDERATED:
+                prefer = [ComponentType.IDENTITY_PROVIDER, ComponentType.API_GATEWAY, ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE]
+                holders = _holders(res, here, prefer, every=False)
+            else:
+                holders = _own_app(res, here)
+            for d in holders:
                 d.auth.add(e.auth.value)
         elif e.kind == "feature" and e.feature is not None:
-            for d in _holders(res, here, e.attach_to, every=False):
+            holders = _holders(res, here, e.attach_to, every=False)
+            if e.feature.value == "user_accounts":
+                holders = _own_app(res, here) or holders
+            for d in holders:
                 d.features.add(e.feature.value)
+
+
+FEDERATED = frozenset({"saml", "oidc", "oauth2"})
+APPS = (ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE)
+
+
+def _own_app(res: Resolver, here: list[Draft]) -> list[Draft]:
+    """Where users' own logins live: the app named in the sentence, else the system's main app,
+    else an identity provider in the sentence."""
+    apps = [d for d in here if d.type in APPS]
+    if apps:
+        return apps[:1]
+    main = sorted((d for d in res.drafts.values() if d.type in APPS), key=lambda d: d.order)
+    if main:
+        return main[:1]
+    return [d for d in here if d.type == ComponentType.IDENTITY_PROVIDER][:1]
 
 
 def _holders(res: Resolver, here: list[Draft], prefer: list[ComponentType], *, every: bool) -> list[Draft]:
     if prefer:
-        ranked = [d for t in prefer for d in here if d.type == t]
+        ranked = [d for d in here if d.type in prefer]  # already nearest first
         if ranked:
             return ranked if every else ranked[:1]
         for t in prefer:
@@ -119,7 +159,7 @@ def complete(res: Resolver, link: Linker, kb: KnowledgeBase, sentences: list[Sen
             continue
         if any(f.source == d.id or f.target == d.id for f in link.flows):
             continue
-        if d.type in CLIENTS or d.type in (ComponentType.IDENTITY_PROVIDER,) or d.type in HOSTING_TYPES:
+        if d.type in CLIENTS or d.type in EDGE_TYPES or d.type in HOSTING_TYPES:
             src = client or actors[0]
             reason = f"the text names {d.name} but not who uses it; assumed {src.name}"
         else:

@@ -87,8 +87,24 @@ def _compile(entry: LexiconEntry) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE)
 
 
+def _gaps(name: str) -> tuple[str, ...]:
+    """How the tokens of a name are joined: '.', '/' and '+' must be written as such."""
+    spans = [m.span() for m in _TOKEN.finditer(name)]
+    out = []
+    for (_, e), (s2, _) in zip(spans, spans[1:]):
+        gap = name[e:s2]
+        out.append(next((c for c in "./+" if c in gap and not gap.strip(" " + c)), "sep"))
+    return tuple(out)
+
+
+def _gap_class(gap: str) -> str:
+    return next((c for c in "./+" if c in gap), "sep")
+
+
 @lru_cache(maxsize=8)
 def lexicon_for(kb: KnowledgeBase) -> Lexicon:
+    comps = [(e, _compile(e)) for e in kb.lexicon if e.kind in ("component", "actor")]
+    words = [(e, _compile(e)) for e in kb.lexicon if e.kind not in ("component", "actor", "ambiguous")]
     trie: dict = {}
     for tech in kb.technologies.values():
         for name in (tech.name, *tech.aliases, tech.id):
@@ -98,10 +114,12 @@ def lexicon_for(kb: KnowledgeBase) -> Lexicon:
             node = trie
             for tok in key:
                 node = node.setdefault(tok, {})
-            node.setdefault("$", tech.id)
+            ends = node.setdefault("$", {})
+            # A name that is also an everyday phrase ("API Gateway", "Linux server") is
+            # taken only when written capitalized.
+            generic = name != tech.id and any(rx.fullmatch(name) for _, rx in comps)
+            ends.setdefault(_gaps(name), (tech.id, generic))
     ambiguous = frozenset(p.lower() for e in kb.lexicon if e.kind == "ambiguous" for p in e.patterns)
-    comps = [(e, _compile(e)) for e in kb.lexicon if e.kind in ("component", "actor")]
-    words = [(e, _compile(e)) for e in kb.lexicon if e.kind not in ("component", "actor", "ambiguous")]
     return Lexicon(trie, ambiguous, comps, words)
 
 
@@ -122,10 +140,14 @@ def find_technologies(text: str, lex: Lexicon, sents: list[Sentence]) -> list[Me
     found: list[Mention] = []
     i = 0
     while i < len(tokens):
-        node, j, best = lex.trie, i, None
+        node, j, ends = lex.trie, i, []
+        gaps: list[str] = []
         while j < len(tokens):
-            if j > i and not _GAP_OK.match(text[tokens[j - 1][1] : tokens[j][0]]):
-                break
+            if j > i:
+                gap = text[tokens[j - 1][1] : tokens[j][0]]
+                if not _GAP_OK.match(gap):
+                    break
+                gaps.append(_gap_class(gap))
             tok = tokens[j][2]
             nxt = node.get(tok)
             if nxt is None and len(tok) > 3 and tok.endswith("s"):
@@ -133,17 +155,22 @@ def find_technologies(text: str, lex: Lexicon, sents: list[Sentence]) -> list[Me
             if nxt is None:
                 break
             node = nxt
-            if "$" in node:
-                best = (j, node["$"])
+            if "$" in node and tuple(gaps) in node["$"]:
+                ends.append((j, *node["$"][tuple(gaps)]))
             j += 1
-        if best is None:
+        chosen = None
+        for j, tech_id, generic in reversed(ends):  # longest acceptable name wins
+            s, e = tokens[i][0], tokens[j][1]
+            capital = text[s].isupper()
+            if (generic or (j == i and tokens[i][2] in lex.ambiguous)) and not capital:
+                continue
+            chosen = (j, tech_id)
+            break
+        if chosen is None:
             i += 1
             continue
-        j, tech_id = best
+        j, tech_id = chosen
         s, e = tokens[i][0], tokens[j][1]
-        if j == i and tokens[i][2] in lex.ambiguous and not text[s].isupper():
-            i += 1
-            continue
         found.append(Mention(s, e, text[s:e], _sentence_of(starts, s), "tech", tech_id=tech_id))
         i = j + 1
     return found

@@ -36,7 +36,7 @@ CONTEXT_TYPES = frozenset(
 )
 TO_PEOPLE = frozenset({"rel.notify-users", "rel.send"})
 HOSTING_TYPES = frozenset({ComponentType.HOST, ComponentType.CONTAINER_PLATFORM})
-_COORD = re.compile(r"^(?:[\s,;:()]|and|or|as well as|plus|also|the|an?|its|their|for|like|such as|both|either|then|with)*$", re.I)
+_COORD = re.compile(r"^(?:[\s,;:()+&/]|and|or|as well as|plus|also|the|an?|its|their|for|like|such as|both|either|then|with)*$", re.I)
 _TO = re.compile(r"^[\s,]*(?:and\s+)?(?:then\s+)?(?:on\s+|onward\s+)?(?:to|into|onto|towards?)\b", re.I)
 _VIA = re.compile(r"^[\s,]*(?:using|via|through|by way of|with)\b[\w\s-]{0,12}$", re.I)
 
@@ -58,8 +58,14 @@ class Linker:
     drafts: dict[str, Draft]
     flows: list[FlowDraft] = field(default_factory=list)
     context: str | None = None
+    prev_target: str | None = None
 
     def add(self, src: str, dst: str, label: str, s: Sentence, reason: str | None = None) -> FlowDraft | None:
+        if self.drafts[src].type == ComponentType.DNS:
+            # DNS answers names; the traffic itself goes from whoever asked to the next hop.
+            upstream = [f.source for f in self.flows if f.target == src]
+            if upstream:
+                src = upstream[-1]
         if src == dst:
             return None
         for f in self.flows:
@@ -71,8 +77,13 @@ class Linker:
         return f
 
     def _relation(self, hits: list[Hit], lo: int, hi: int, kinds: tuple[str, ...] = ("relation",)) -> Hit | None:
-        """The relation word between two spans; a specific verb beats a plain 'uses'/'calls'."""
-        inside = [h for h in hits if h.entry.kind in kinds and lo <= h.start < hi and (h.end <= hi or h.entry.kind == "hosting")]
+        """The relation word between two spans; a specific verb beats a plain 'uses'/'calls'.
+        A name that starts with a relation ("Sign in with Google") lends it to the pair."""
+        inside = [
+            h
+            for h in hits
+            if h.entry.kind in kinds and lo <= h.start <= hi and (h.end <= hi or h.entry.kind == "hosting" or h.start == hi)
+        ]
         specific = [h for h in inside if not h.entry.id.startswith("rel.call")]
         pool = specific or inside
         return max(pool, key=lambda h: (h.end - h.start, h.start)) if pool else None
@@ -91,6 +102,7 @@ class Linker:
         subject = slots[0].component or ""
         last: FlowDraft | None = None
         last_rel: Hit | None = None
+        carried: Hit | None = None
         lead = self._relation(hits, s.start, slots[0].start)
         lead_host = self._relation(hits, s.start, slots[0].start, ("hosting",))
         if lead is not None and self.context and not lead_host:
@@ -104,10 +116,20 @@ class Linker:
                 host = None  # "X hosted on" must end before the platform's name
             if host is not None:
                 guest, platform = (ca, cb) if host.entry.direction == "forward" else (cb, ca)
-                self._host(guest, platform, s)
+                served = self._host(guest, platform, s)
+                if served is not None:
+                    last = served
                 continue
             rel = self._relation(hits, a.end, b.start)
             src = subject if self.drafts[ca].type in HOSTING_TYPES and ca != subject else ca
+            before_verb = self.text[a.end : rel.start] if rel is not None else ""
+            if rel is not None and _NEW_PREDICATE.search(before_verb) and not _RELATIVE.search(before_verb):
+                src = subject  # "X is on S3 and calls the API": the subject calls
+            if _FROM.search(between) and nxt_to(slots, a, b, self.text):
+                carried = rel or last_rel
+                continue  # "from the browser straight to S3": the browser is the source of the next pair
+            if carried is not None and rel is None and _TO_AFTER.match(between):
+                rel, carried = carried, None
             if rel is not None:
                 if _VIA.match(between) and last is not None and last.target == ca:
                     # "synced back to DynamoDB using AppSync": AppSync sits on the way.
@@ -124,6 +146,12 @@ class Linker:
             elif last is not None and _COORD.match(_strip_generic(between)):
                 if last.source != cb:
                     last = self.add(last.source, cb, last.label, s) or last
+        tail = self._relation(hits, slots[-1].end, s.end)
+        if tail is not None and tail.entry.direction == "reverse" and self.prev_target and _PRONOUN.search(self.text[tail.end : s.end]):
+            self.add(self.prev_target, slots[-1].component or "", tail.entry.label or "data", s)  # "a ledger service consumes them"
+        mine = [f for f in self.flows if f.sentence == s.index]
+        if mine:
+            self.prev_target = mine[-1].target
         started = [f for f in self.flows if f.sentence == s.index and f.source in self.drafts]
         starters = [f.source for f in started if self.drafts[f.source].type in CONTEXT_TYPES]
         if starters:
@@ -134,22 +162,35 @@ class Linker:
                 self.context = m.component
                 break
 
-    def _host(self, guest: str, platform: str, s: Sentence) -> None:
+    def _host(self, guest: str, platform: str, s: Sentence) -> FlowDraft | None:
+        """'X runs on Y': Y hosts X, or (for storage and CDNs) serves X's files."""
         g, p = self.drafts[guest], self.drafts[platform]
-        if p.type in HOSTING_TYPES or (p.technology and p.type not in ACTIVE_TYPES and p.type in HOSTING_TYPES):
+        if p.type in HOSTING_TYPES:
             if g.runs_on is None and g.type not in HOSTING_TYPES:
                 g.runs_on = platform
-            return
+            return None
         if p.type in (ComponentType.OBJECT_STORAGE, ComponentType.CDN):
-            self.add(guest, platform, "loads static content", s)
-            return
-        if g.type in HOSTING_TYPES and p.type in ACTIVE_TYPES:
-            if p.runs_on is None:
-                p.runs_on = guest
+            return self.add(guest, platform, "loads static content", s)
+        if g.type in HOSTING_TYPES and p.type in ACTIVE_TYPES and p.runs_on is None:
+            p.runs_on = guest
+        return None
 
     def _is_facet(self, m: Mention) -> bool:
         d = self.drafts.get(m.component or "")
         return d is not None and m.tech_id is not None and d.technology != m.tech_id
+
+
+_PRONOUN = re.compile(r"^\s*(?:them|it|these|those|the events|the messages)\b", re.I)
+_RELATIVE = re.compile(r"\b(?:that|which|who|where)\b", re.I)
+_NEW_PREDICATE = re.compile(r"\band\s+(?:also\s+|then\s+)?$", re.I)
+_FROM = re.compile(r"\bfrom\s+(?:the\s+|an?\s+|their\s+|its\s+|our\s+)?$", re.I)
+_TO_AFTER = re.compile(r"^[\s,]*(?:straight\s+|directly\s+|then\s+)?(?:to|into|onto)\b", re.I)
+
+
+def nxt_to(slots: list[Mention], a: Mention, b: Mention, text: str) -> bool:
+    """Is b followed by 'to <next component>'?"""
+    i = slots.index(b)
+    return i + 1 < len(slots) and bool(_TO_AFTER.match(text[b.end : slots[i + 1].start]))
 
 
 def _strip_generic(between: str) -> str:

@@ -88,6 +88,11 @@ class Resolver:
         pool = [d for d in self.drafts.values() if d.type in types and (not untyped_only or d.technology is None)]
         return max(pool, key=lambda d: (d.last_sentence, d.order)) if pool else None
 
+    def latest_generic(self, ctype: ComponentType) -> Draft | None:
+        """What 'the database' refers to: an unnamed one of that type first, else the latest."""
+        pool = [d for d in self.drafts.values() if d.type == ctype and (d.generic or d.technology)]
+        return max(pool, key=lambda d: (d.last_sentence, d.order)) if pool else self.latest(frozenset({ctype}))
+
     def resolve_sentence(self, mentions: list[Mention]) -> None:
         """Resolve one sentence's mentions in order: generics and techs first, facets last."""
         techs = [m for m in mentions if m.kind == "tech" and self.kb.technologies[m.tech_id or ""].type is not None]
@@ -116,7 +121,13 @@ class Resolver:
                 continue
             assert m.entry is not None and m.entry.type is not None
             ctype = m.entry.type
-            d = self._same_sentence(ctype, techs) or self.latest(frozenset({ctype}))
+            if m.entry.named:
+                name = _title(m.text)
+                d = next((x for x in self.drafts.values() if x.name.lower() == name.lower()), None) or self.new(name, ctype, generic=False)
+                d.cite(m)
+                m.component = d.id
+                continue
+            d = self._same_sentence(ctype, techs) or self.latest_generic(ctype)
             if d is None and ctype in (ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE):
                 d = self.latest(COMPATIBLE[ctype])
             if d is None or _distinct(m, d):
@@ -182,6 +193,11 @@ class Resolver:
             host.facets.append(m.tech_id or "")
         host.cite(m)
         m.component = host.id
+
+
+def _title(text: str) -> str:
+    words = re.sub(r"^(the|a|an|our|their|its)\s+", "", " ".join(text.split()), flags=re.I)
+    return words[:1].upper() + words[1:]
 
 
 def _merged_name(tech_name: str, generic_name: str) -> str:
