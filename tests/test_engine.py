@@ -181,3 +181,14 @@ def test_summary_and_priorities(sample_kb) -> None:
     assert sum(r.summary.by_severity.values()) == 3
     assert r.top_priorities[0] == max(r.threats, key=lambda t: t.dread.score).id
     assert [t.dread.score for t in r.threats] == sorted((t.dread.score for t in r.threats), reverse=True)
+
+
+def test_json_is_written_in_pieces_identical_to_the_whole(sample_kb) -> None:
+    import io
+
+    from threatroom.render.jsonout import iter_json, write_json
+
+    r = analyze(_model(), sample_kb)
+    buf = io.StringIO()
+    write_json(r, buf)
+    assert buf.getvalue() == r.model_dump_json(indent=2) + "\n" == "".join(iter_json(r))

@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -30,7 +31,8 @@ from .errors import InputError, KnowledgeError, ThreatroomError
 from .ingest import load_input
 from .knowledge import BUILTIN_DIR, load_knowledge
 from .model import SystemModel, ThreatModel
-from .render import print_table, to_json, to_markdown
+from .render import print_table, to_markdown
+from .render.jsonout import iter_json
 from .render.yamlout import to_yaml
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -59,17 +61,20 @@ def _err() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _write(text: str, output: Path | None) -> None:
+def _write(text: str | Iterable[str], output: Path | None) -> None:
     """Write to stdout, or atomically to a file so a failure never leaves half a result."""
+    chunks = [text] if isinstance(text, str) else text
     if output is None:
-        sys.stdout.write(text)
+        for chunk in chunks:
+            sys.stdout.write(chunk)
         sys.stdout.flush()
         return
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            for chunk in chunks:
+                fh.write(chunk)
         os.replace(tmp, output)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -112,7 +117,7 @@ def analyze(
         for w in result.warnings:
             err.print(Text(f"warning: {w.message}", style="yellow"))
     if format is Format.json:
-        _write(to_json(result), output)
+        _write(iter_json(result), output)
     elif format is Format.markdown:
         _write(to_markdown(result), output)
     elif output is not None:

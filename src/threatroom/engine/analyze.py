@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import __version__
@@ -12,9 +12,9 @@ from ..knowledge.base import KnowledgeBase
 from ..knowledge.loader import load_knowledge
 from ..knowledge.schema import MitigationSpec, ThreatRule
 from ..model.system import SystemModel
-from ..model.threats import ComponentOut, Finding, MitigationOut, Summary, Threat, ThreatModel
+from ..model.threats import ComponentOut, DreadScore, Finding, MitigationOut, Summary, Threat, ThreatModel
 from ..model.vocabulary import SEVERITY_ORDER, Severity, Stride
-from .dread import score, severity_of
+from .dread import Adjustment, adjustments, build, severity_of
 from .facts import DATA_LABELS, TYPE_LABELS, ComponentFacts, Facts, FlowFacts, build_facts
 from .normalize import normalize
 from .rules import CompiledRule, compile_rules
@@ -92,6 +92,33 @@ def _named(name: str, tech: str | None) -> str:
     return name
 
 
+@dataclass
+class _Shared:
+    """Per-analysis memo: identical mitigations and scores are built once and shared."""
+
+    mitigations: dict[tuple[str, frozenset[str]], list[MitigationOut]] = field(default_factory=dict)
+    hint_techs: dict[str, frozenset[str]] = field(default_factory=dict)
+    dread: dict[tuple[str, tuple[Adjustment, ...]], DreadScore] = field(default_factory=dict)
+
+    def mitigations_for(self, rule: ThreatRule, kb: KnowledgeBase, context: frozenset[str]) -> list[MitigationOut]:
+        relevant = self.hint_techs.get(rule.id)
+        if relevant is None:
+            specs = [kb.mitigations[i] if isinstance(i, str) else i for i in rule.mitigations]
+            relevant = frozenset(t for spec in specs for h in spec.hints for t in h.uses)
+            self.hint_techs[rule.id] = relevant
+        key = (rule.id, context & relevant)
+        if key not in self.mitigations:
+            self.mitigations[key] = _mitigations(rule, kb, context)
+        return self.mitigations[key]
+
+    def dread_for(self, rule: ThreatRule, subject: ComponentFacts | FlowFacts) -> DreadScore:
+        adj = adjustments(rule.stride, subject)
+        key = (rule.id, adj)
+        if key not in self.dread:
+            self.dread[key] = build(rule.dread, adj)
+        return self.dread[key]
+
+
 def _mitigations(rule: ThreatRule, kb: KnowledgeBase, context: frozenset[str]) -> list[MitigationOut]:
     out: list[MitigationOut] = []
     for n, item in enumerate(rule.mitigations, start=1):
@@ -114,15 +141,16 @@ def _context(m: Match, kb: KnowledgeBase) -> frozenset[str]:
     return frozenset(uses | peers)
 
 
-def _threat(m: Match, kb: KnowledgeBase) -> Threat:
+def _threat(m: Match, kb: KnowledgeBase, shared: _Shared) -> Threat:
     rule = m.rule.rule
     words = _words(m)
     s = m.subject
-    dread = score(rule.dread, rule.stride, s)
+    dread = shared.dread_for(rule, s)
     named = set(m.bind.get("techs", set())) | set(m.bind.get("peer_named", set()))
     techs = {t for t in named if t in kb.technologies}
     is_flow = isinstance(s, FlowFacts)
-    return Threat(
+    # Built from validated knowledge and model data: no need to validate again.
+    return Threat.model_construct(
         id=f"{rule.id}@{m.subject_id}",
         rule_id=rule.id,
         component_id=None if is_flow else m.subject_id,
@@ -133,17 +161,19 @@ def _threat(m: Match, kb: KnowledgeBase) -> Threat:
         description=rule.description.format_map(words),
         attack_vector=rule.attack_vector.format_map(words),
         technologies=sorted(techs),
-        mitigations=_mitigations(rule, kb, _context(m, kb)),
+        mitigations=shared.mitigations_for(rule, kb, _context(m, kb)),
         dread=dread,
         severity=severity_of(dread.score),
         cwe=[f"CWE-{n}" for n in rule.cwe],
         capec=[f"CAPEC-{n}" for n in rule.capec],
         attack=list(rule.attack),
         references=list(rule.references),
+        merged_from=[],
+        source="library",
     )
 
 
-def _merge(matches: list[Match], kb: KnowledgeBase) -> list[Threat]:
+def _merge(matches: list[Match], kb: KnowledgeBase, shared: _Shared) -> list[Threat]:
     """One threat per (element, cause): the most specific rule speaks, the others fold in.
 
     A rule that ``supersedes`` another removes it from the same element whatever its cause.
@@ -159,12 +189,12 @@ def _merge(matches: list[Match], kb: KnowledgeBase) -> list[Threat]:
     threats: list[Threat] = []
     for _key, group in sorted(groups.items()):
         group.sort(key=lambda m: (-m.rule.specificity, m.rule.rule.id))
-        primary = _threat(group[0], kb)
+        primary = _threat(group[0], kb, shared)
         if len(group) > 1:
             mits = {x.id: x for x in primary.mitigations}
             cwe, capec = list(primary.cwe), list(primary.capec)
             for m in group[1:]:
-                extra = _threat(m, kb)
+                extra = _threat(m, kb, shared)
                 for x in extra.mitigations:
                     mits.setdefault(x.id, x)
                 cwe += [c for c in extra.cwe if c not in cwe]
@@ -208,7 +238,7 @@ def analyze(model: SystemModel, kb: KnowledgeBase | None = None) -> ThreatModel:
         raise InputError([InputProblem("<model>", ".".join(str(p) for p in path), msg) for path, msg in problems])
     model, warnings = normalize(model, kb)
     _facts, matches = match(model, kb)
-    threats = sorted(_merge(matches, kb), key=lambda t: (-t.dread.score, t.id))
+    threats = sorted(_merge(matches, kb, _Shared()), key=lambda t: (-t.dread.score, t.id))
     by_sev = Counter(t.severity.value for t in threats)
     by_stride = Counter(t.stride.value for t in threats)
     components = [

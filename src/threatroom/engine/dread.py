@@ -78,22 +78,36 @@ def _flow_adjust(f: FlowFacts, stride: Stride, adj: dict[str, list[tuple[int, st
     _data_adjust(f.data | f.target.data if not f.data else f.data, stride, adj)
 
 
-def score(baseline: Dread, stride: Stride, subject: ComponentFacts | FlowFacts) -> DreadScore:
+Adjustment = tuple[str, int, str]  # (factor, delta, reason)
+
+
+def adjustments(stride: Stride, subject: ComponentFacts | FlowFacts) -> tuple[Adjustment, ...]:
+    """The context adjustments for a threat of this STRIDE category on this element."""
     adj: dict[str, list[tuple[int, str]]] = {k: [] for k in FACTORS}
     if isinstance(subject, FlowFacts):
         _flow_adjust(subject, stride, adj)
     else:
         _component_adjust(subject, stride, adj)
+    return tuple((f, d, why) for f in FACTORS for d, why in adj[f])
+
+
+def build(baseline: Dread, adj: tuple[Adjustment, ...]) -> DreadScore:
     values: dict[str, int] = {}
     reasons: dict[str, str] = {}
     for factor in FACTORS:
         base = getattr(baseline, factor)
-        value = max(1, min(10, base + sum(d for d, _ in adj[factor])))
+        steps = [(d, why) for f, d, why in adj if f == factor]
+        value = max(1, min(10, base + sum(d for d, _ in steps)))
         values[factor] = value
-        if adj[factor]:
-            parts = "; ".join(f"{d:+d} {why}" for d, why in adj[factor])
+        if steps:
+            parts = "; ".join(f"{d:+d} {why}" for d, why in steps)
             reasons[factor] = f"{value}: baseline {base}, {parts}"
         else:
             reasons[factor] = f"{value}: baseline" + (f" ({baseline.why})" if baseline.why and factor == "damage" else "")
     total = round(sum(values.values()) / len(FACTORS), 1)
     return DreadScore(**values, score=total, rationale=DreadRationale(**reasons))
+
+
+def score(baseline: Dread, stride: Stride, subject: ComponentFacts | FlowFacts) -> DreadScore:
+    """The baseline adjusted for the element's context, with the reason for every step."""
+    return build(baseline, adjustments(stride, subject))

@@ -17,14 +17,20 @@ class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class MitigationOut(_Out):
+class _Shared(BaseModel):
+    """Values an analysis may share between threats: immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MitigationOut(_Shared):
     id: str
     title: str
     description: str = ""
     hints: list[str] = Field(default_factory=list, description="Advice specific to technologies in the model.")
 
 
-class DreadRationale(_Out):
+class DreadRationale(_Shared):
     damage: str
     reproducibility: str
     exploitability: str
@@ -32,7 +38,7 @@ class DreadRationale(_Out):
     discoverability: str
 
 
-class DreadScore(_Out):
+class DreadScore(_Shared):
     damage: int = Field(ge=1, le=10)
     reproducibility: int = Field(ge=1, le=10)
     exploitability: int = Field(ge=1, le=10)
