@@ -58,6 +58,13 @@ class _Words(dict):  # type: ignore[type-arg]
     def __missing__(self, key: str) -> str:
         return {"facet": "its libraries", "peer": "a connected component", "data": "its data"}.get(key, key)
 
+    def fill(self, template: str) -> str:
+        text = template.format_map(self)
+        tech = self.get("tech")
+        if tech:  # "{name} ({tech})" in a rule, when the name already carries the technology
+            text = text.replace(f"({tech}) ({tech})", f"({tech})").replace(f"{tech} ({tech})", tech)
+        return text
+
 
 def _words(m: Match) -> _Words:
     s = m.subject
@@ -157,9 +164,9 @@ def _threat(m: Match, kb: KnowledgeBase, shared: _Shared) -> Threat:
         flow_id=m.subject_id if is_flow else None,
         element_name=words["name"] if is_flow else s.comp.name,  # type: ignore[union-attr]
         stride=rule.stride,
-        title=rule.title.format_map(words),
-        description=rule.description.format_map(words),
-        attack_vector=rule.attack_vector.format_map(words),
+        title=words.fill(rule.title),
+        description=words.fill(rule.description),
+        attack_vector=words.fill(rule.attack_vector),
         technologies=sorted(techs),
         mitigations=shared.mitigations_for(rule, kb, _context(m, kb)),
         dread=dread,

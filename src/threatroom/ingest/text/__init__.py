@@ -8,6 +8,8 @@ never interpreted.
 
 from __future__ import annotations
 
+import re
+
 from ...errors import InputError
 from ...knowledge.base import KnowledgeBase
 from ...model.system import (
@@ -121,8 +123,9 @@ def _model(text: str, sents, res: Resolver, link: Linker, assumptions: list[str]
                 inferred_reason=f.inferred_reason,
             )
         )
-    first = text[sents[0].start : sents[0].end].strip()
-    name = first.rstrip(".") if len(first.split()) <= 8 else "System described in plain words"
+    first = re.sub(r"^[\s#*>\-•]+", "", text[sents[0].start : sents[0].end]).strip().rstrip(".")
+    mentioned = any(e.start is not None and sents[0].start <= e.start < sents[0].end for d in res.drafts.values() for e in d.evidence)
+    name = first if len(first.split()) <= 8 and not mentioned and first else "System described in plain words"
     assets = []
     for d in drafts:
         if d.type in (ComponentType.RELATIONAL_DB, ComponentType.NOSQL_DB, ComponentType.OBJECT_STORAGE, ComponentType.FILE_STORAGE):

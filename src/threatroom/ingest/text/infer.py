@@ -26,6 +26,7 @@ EDGE_TYPES = frozenset(
     {ComponentType.IDENTITY_PROVIDER, ComponentType.CDN, ComponentType.DNS, ComponentType.LOAD_BALANCER,
      ComponentType.API_GATEWAY, ComponentType.REVERSE_PROXY}
 )
+FRONT_DOOR = frozenset({ComponentType.CDN, ComponentType.LOAD_BALANCER, ComponentType.API_GATEWAY, ComponentType.REVERSE_PROXY})
 BACKENDS = (ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE, ComponentType.SERVERLESS_FUNCTION, ComponentType.BACKGROUND_WORKER)
 SAAS_TYPES = frozenset(
     {
@@ -37,6 +38,8 @@ SAAS_TYPES = frozenset(
         ComponentType.IDENTITY_PROVIDER,
     }
 )
+#: Generic components that are someone else's system ("the hospital's EHR", "a payment provider").
+OUTSIDE_TYPES = frozenset({ComponentType.THIRD_PARTY_API, ComponentType.PAYMENT_PROCESSOR, ComponentType.MESSAGING_SERVICE})
 PROVIDERS = {"aws": "AWS account", "azure": "Azure subscription", "gcp": "Google Cloud project"}
 
 
@@ -71,7 +74,10 @@ def apply_words(res: Resolver, link: Linker, mentions: list[Mention], hits: list
                 if f.sentence == h.sentence:
                     f.data.add(e.data_class)
         elif e.kind == "auth" and e.auth is not None:
-            if e.auth.value in FEDERATED:
+            idp_here = [d for d in here if d.type == ComponentType.IDENTITY_PROVIDER]
+            if e.auth.value in ("mfa", "sms_otp") and idp_here:
+                holders = idp_here[:1]
+            elif e.auth.value in FEDERATED:
                 prefer = [ComponentType.IDENTITY_PROVIDER, ComponentType.API_GATEWAY, ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE]
                 holders = _holders(res, here, prefer, every=False)
             else:
@@ -145,17 +151,27 @@ def complete(res: Resolver, link: Linker, kb: KnowledgeBase, sentences: list[Sen
             link.add(src.id, client.id, f.label, sentences[f.sentence])
     for a in actors:
         if not any(f.source == a.id for f in link.flows):
-            target = client if (client is not None and a.zone_hint is None) else (first(ENTRY_ORDER) or client)
+            target = client if (client is not None and a.zone_hint is None) else (_entry(drafts, link) or client)
             if target is not None:
                 link.add(a.id, target.id, "uses", s0, reason=f"{a.name} reaches the system through {target.name}")
     if client is not None and not any(f.source == client.id for f in link.flows):
-        entry = first(ENTRY_ORDER)
+        entry = _entry(drafts, link)
         if entry is not None:
             link.add(client.id, entry.id, "requests", s0, reason=f"{entry.name} is the first component a client reaches")
+    # Edge components nobody reaches yet are reached by the client.
+    if client is not None:
+        for d in sorted(drafts.values(), key=lambda d: d.order):
+            if d.type in FRONT_DOOR and not any(f.target == d.id for f in link.flows):
+                link.add(client.id, d.id, "requests", s0, reason=f"{d.name} sits at the edge, where clients reach the system")
     # Components the text names without saying what talks to them.
-    hosted_on = {d.runs_on for d in drafts.values() if d.runs_on}
+    ci = first((ComponentType.CI_CD,))
     for d in sorted(drafts.values(), key=lambda d: d.order):
-        if d.type == ComponentType.USER or d.type in HOSTING_TYPES and (d.id in hosted_on or not d.technology):
+        if d.type == ComponentType.USER or d.type in HOSTING_TYPES:
+            continue  # platforms host things; they need no caller
+        if d.type == ComponentType.CI_CD and ci is not None and ci is not d:
+            if not any(f.source == d.id or f.target == d.id for f in link.flows):
+                link.add(ci.id, d.id, "deploys", s0, reason=f"{d.name} is part of the delivery pipeline with {ci.name}")
+                assumptions.append(f"Assumed {ci.name} hands builds to {d.name}.")
             continue
         if any(f.source == d.id or f.target == d.id for f in link.flows):
             continue
@@ -176,12 +192,24 @@ def complete(res: Resolver, link: Linker, kb: KnowledgeBase, sentences: list[Sen
     return assumptions
 
 
+def _entry(drafts: dict[str, Draft], link: Linker) -> Draft | None:
+    """The first component a client reaches: the outermost front door nobody else calls."""
+    called = {f.target for f in link.flows if drafts[f.source].type not in CLIENTS and drafts[f.source].type != ComponentType.USER}
+    for t in ENTRY_ORDER:
+        pool = sorted((d for d in drafts.values() if d.type == t), key=lambda d: (d.id in called, d.order))
+        if pool:
+            return pool[0]
+    return None
+
+
 def _zones(res: Resolver, kb: KnowledgeBase, hits: list[Hit], assumptions: list[str]) -> None:
     drafts = res.drafts
     on_prem_sentences = {h.sentence for h in hits if h.entry.kind == "zone" and h.entry.zone == ZoneKind.ON_PREMISES}
     providers: dict[str, str] = {}
     for d in drafts.values():
         tech = kb.technologies.get(d.technology or "")
+        if d.zone_hint == ZoneKind.THIRD_PARTY.value and d.type != ComponentType.USER:
+            continue  # the text said so ("their company's identity provider")
         if d.type == ComponentType.USER:
             d.zone_hint = d.zone_hint or ZoneKind.INTERNET.value
         elif d.type in CLIENTS:
@@ -189,7 +217,9 @@ def _zones(res: Resolver, kb: KnowledgeBase, hits: list[Hit], assumptions: list[
         elif tech is not None and tech.provider in PROVIDERS:
             d.zone_hint = tech.provider
             providers[tech.provider] = PROVIDERS[tech.provider]
-        elif d.type in SAAS_TYPES and tech is not None and ("saas" in tech.tags or "llm-provider" in tech.tags or tech.provider):
+        elif tech is not None and ("saas" in tech.tags or "llm-provider" in tech.tags):
+            d.zone_hint = ZoneKind.THIRD_PARTY.value  # run by another company
+        elif tech is None and d.type in OUTSIDE_TYPES and d.generic:
             d.zone_hint = ZoneKind.THIRD_PARTY.value
         elif d.last_sentence in on_prem_sentences:
             d.zone_hint = ZoneKind.ON_PREMISES.value

@@ -161,7 +161,7 @@ def find_technologies(text: str, lex: Lexicon, sents: list[Sentence]) -> list[Me
         chosen = None
         for j, tech_id, generic in reversed(ends):  # longest acceptable name wins
             s, e = tokens[i][0], tokens[j][1]
-            capital = text[s].isupper()
+            capital = any(ch.isupper() for ch in text[s:e])
             if (generic or (j == i and tokens[i][2] in lex.ambiguous)) and not capital:
                 continue
             chosen = (j, tech_id)

@@ -100,14 +100,19 @@ class Linker:
         if not slots:
             return
         subject = slots[0].component or ""
+        clause = subject  # who acts in the current clause: "X, which ..." makes X the actor
         last: FlowDraft | None = None
         last_rel: Hit | None = None
         carried: Hit | None = None
         lead = self._relation(hits, s.start, slots[0].start)
         lead_host = self._relation(hits, s.start, slots[0].start, ("hosting",))
-        if lead is not None and self.context and not lead_host:
-            last = self.add(self.context, slots[0].component or "", lead.entry.label or "data", s)
+        implicit: list[FlowDraft] = []  # flows whose source the sentence did not name
+        origin = self.prev_target if self.prev_target and self.drafts[self.prev_target].type in PIPELINE_TYPES else self.context
+        if lead is not None and origin and not lead_host:
+            last = self.add(origin, slots[0].component or "", lead.entry.label or "data", s)
             last_rel = lead
+            if last is not None:
+                implicit.append(last)
         for a, b in zip(slots, slots[1:]):
             ca, cb = a.component or "", b.component or ""
             between = self.text[a.end : b.start]
@@ -121,10 +126,19 @@ class Linker:
                     last = served
                 continue
             rel = self._relation(hits, a.end, b.start)
-            src = subject if self.drafts[ca].type in HOSTING_TYPES and ca != subject else ca
+            if _RELATIVE_AFTER.match(between):
+                clause = ca
+            src = clause if self.drafts[ca].type in HOSTING_TYPES and ca != clause else ca
             before_verb = self.text[a.end : rel.start] if rel is not None else ""
             if rel is not None and _NEW_PREDICATE.search(before_verb) and not _RELATIVE.search(before_verb):
-                src = subject  # "X is on S3 and calls the API": the subject calls
+                src = clause  # "X is on S3 and calls the API": the subject calls
+            if _AGENT.search(between) and self.drafts[cb].type in ACTIVE_TYPES and implicit:
+                for f in implicit:  # "... are ingested from Confluence by a worker": the worker does it
+                    if f in self.flows:
+                        self.flows.remove(f)
+                        self.add(cb, f.target, f.label, s)
+                implicit = []
+                continue
             if _FROM.search(between) and nxt_to(slots, a, b, self.text):
                 carried = rel or last_rel
                 continue  # "from the browser straight to S3": the browser is the source of the next pair
@@ -137,7 +151,7 @@ class Linker:
                     self.add(last.source, cb, last.label, s)
                     last = self.add(cb, ca, last.label, s)
                     continue
-                pair = (src, cb) if rel.entry.direction == "forward" else (cb, ca)
+                pair = (src, cb) if rel.entry.direction == "forward" else (cb, src if self.drafts[ca].type in HOSTING_TYPES else ca)
                 if self.drafts[pair[1]].type == ComponentType.USER and rel.entry.id not in TO_PEOPLE:
                     continue  # "the app uses ... to handle user authentication" is no flow to a person
                 last, last_rel = self.add(*pair, rel.entry.label or "data", s), rel
@@ -145,7 +159,10 @@ class Linker:
                 last = self.add(ca, cb, last_rel.entry.label or "data", s)
             elif last is not None and _COORD.match(_strip_generic(between)):
                 if last.source != cb:
+                    before = last
                     last = self.add(last.source, cb, last.label, s) or last
+                    if before in implicit and last is not before:
+                        implicit.append(last)
         tail = self._relation(hits, slots[-1].end, s.end)
         if tail is not None and tail.entry.direction == "reverse" and self.prev_target and _PRONOUN.search(self.text[tail.end : s.end]):
             self.add(self.prev_target, slots[-1].component or "", tail.entry.label or "data", s)  # "a ledger service consumes them"
@@ -180,7 +197,13 @@ class Linker:
         return d is not None and m.tech_id is not None and d.technology != m.tech_id
 
 
+_AGENT = re.compile(r"\bby\s+(?:an?\s+|the\s+|our\s+|its\s+)?$", re.I)
+PIPELINE_TYPES = frozenset(
+    {ComponentType.MESSAGE_QUEUE, ComponentType.API_GATEWAY, ComponentType.API_SERVICE, ComponentType.SERVERLESS_FUNCTION,
+     ComponentType.BACKGROUND_WORKER, ComponentType.LOAD_BALANCER, ComponentType.CDN, ComponentType.REVERSE_PROXY}
+)
 _PRONOUN = re.compile(r"^\s*(?:them|it|these|those|the events|the messages)\b", re.I)
+_RELATIVE_AFTER = re.compile(r"^[\s,]*(?:which|that|who)\b", re.I)
 _RELATIVE = re.compile(r"\b(?:that|which|who|where)\b", re.I)
 _NEW_PREDICATE = re.compile(r"\band\s+(?:also\s+|then\s+)?$", re.I)
 _FROM = re.compile(r"\bfrom\s+(?:the\s+|an?\s+|their\s+|its\s+|our\s+)?$", re.I)

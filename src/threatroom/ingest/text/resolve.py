@@ -57,8 +57,11 @@ class Draft:
     inferred_reason: str | None = None
     last_sentence: int = -1
     order: int = 0
+    nouns: set[str] = field(default_factory=set)  # generic words that referred to it ("the API")
 
     def cite(self, m: Mention) -> None:
+        if m.kind == "component" and m.entry is not None:
+            self.nouns.add(m.entry.id)
         if not any(e.start == m.start for e in self.evidence):
             self.evidence.append(Evidence(kind="text", start=m.start, end=m.end, quote=m.text))
         self.last_sentence = max(self.last_sentence, m.sentence)
@@ -100,9 +103,21 @@ class Resolver:
         generics = [m for m in mentions if m.kind == "component"]
         actors = [m for m in mentions if m.kind == "actor"]
         claimed: set[int] = set()
+        prev: Mention | None = None
         for m in techs:
             tech = self.kb.technologies[m.tech_id or ""]
             assert tech.type is not None
+            glued = self._glued(prev, m, tech.type)
+            prev = m
+            if glued is not None:
+                # "React single-page app", "Memorystore Redis": two names for one component.
+                if glued.technology in self.kb.lineage(m.tech_id or "") and glued.technology != m.tech_id:
+                    self.by_tech.pop(glued.technology or "", None)
+                    glued.technology = m.tech_id
+                self.by_tech.setdefault(m.tech_id or "", glued.id)
+                glued.cite(m)
+                m.component = glued.id
+                continue
             if m.tech_id in self.by_tech:
                 d = self.drafts[self.by_tech[m.tech_id or ""]]
             else:
@@ -127,9 +142,9 @@ class Resolver:
                 d.cite(m)
                 m.component = d.id
                 continue
-            d = self._same_sentence(ctype, techs) or self.latest_generic(ctype)
-            if d is None and ctype in (ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE):
-                d = self.latest(COMPATIBLE[ctype])
+            d = self._same_sentence(ctype, techs) or self._same_noun(m) or self.latest_generic(ctype)
+            if d is None and ctype == ComponentType.WEB_APPLICATION:
+                d = self.latest(COMPATIBLE[ctype])  # "the application" after "a NestJS API"
             if d is None or _distinct(m, d):
                 d = self.new(m.entry.name or ctype.value, ctype, generic=True)
             d.cite(m)
@@ -144,6 +159,17 @@ class Resolver:
             m.component = d.id
         for m in facets:
             self._attach_facet(m, mentions)
+
+    def _same_noun(self, m: Mention) -> Draft | None:
+        """'The API' is whatever was called 'API' before."""
+        pool = [d for d in self.drafts.values() if m.entry is not None and m.entry.id in d.nouns]
+        return max(pool, key=lambda d: (d.last_sentence, d.order)) if pool else None
+
+    def _glued(self, prev: Mention | None, m: Mention, ctype: ComponentType) -> Draft | None:
+        if prev is None or prev.component is None or m.start - prev.end > 2 or m.sentence != prev.sentence:
+            return None
+        d = self.drafts[prev.component]
+        return d if ctype in COMPATIBLE.get(d.type, frozenset({d.type})) or ctype == d.type else None
 
     def _generic_for(self, ctype: ComponentType, generics: list[Mention], claimed: set[int], m: Mention) -> Draft | None:
         """A generic mention of a compatible type in this sentence, or a lone untyped earlier one."""
