@@ -242,3 +242,63 @@ def test_extract_yaml_round_trips(kb) -> None:
 def test_extraction_is_deterministic(kb) -> None:
     path = SHARED / "examples" / "mobile-game.txt"
     assert to_yaml(load_input(path, kb)) == to_yaml(load_input(path, kb))
+
+
+def test_the_same_noun_refers_to_the_same_component(kb) -> None:
+    m = read_text(
+        "Patients use an iOS app that calls a Node.js API built with Express. The API stores lab results in Azure SQL Database.",
+        kb,
+    )
+    express = comp(m, technology=kb.resolve("Express.js"))
+    assert (express.id, comp(m, technology=kb.resolve("Azure SQL Database")).id) in flows(m)
+    assert len([c for c in m.components if c.type in (ComponentType.API_SERVICE, ComponentType.WEB_APPLICATION)]) == 1
+
+
+def test_two_names_for_one_component(kb) -> None:
+    m = read_text("Customers use a React single-page app. Memorystore Redis caches prices for the API.", kb)
+    assert len([c for c in m.components if c.type == ComponentType.BROWSER]) == 1
+    assert len([c for c in m.components if c.type == ComponentType.CACHE]) == 1
+
+
+def test_behind_and_served_through(kb) -> None:
+    m = read_text(
+        "Our online store is a Django application behind Cloudflare. Product images are stored in Amazon S3 and served through CloudFront.",
+        kb,
+    )
+    ids = {c.technology: c.id for c in m.components if c.technology}
+    f = flows(m)
+    assert (ids[kb.resolve("Cloudflare")], ids[kb.resolve("Django")]) in f
+    assert (ids[kb.resolve("Amazon CloudFront")], ids[kb.resolve("Amazon S3")]) in f
+    browser = comp(m, type=ComponentType.BROWSER)
+    assert (browser.id, ids[kb.resolve("Cloudflare")]) in f  # the outermost front door
+    assert (browser.id, ids[kb.resolve("Django")]) not in f
+    assert comp(m, technology=kb.resolve("Cloudflare")).zone == "third_party"
+
+
+def test_passive_agent_and_relative_clause(kb) -> None:
+    m = read_text(
+        "The bot forwards each question to a FastAPI service, which retrieves passages from a Pinecone index and sends them "
+        "to the OpenAI API. Documents are ingested from Confluence by a background worker.",
+        kb,
+    )
+    ids = {c.technology: c.id for c in m.components if c.technology}
+    worker = comp(m, type=ComponentType.BACKGROUND_WORKER).id
+    f = flows(m)
+    assert (ids[kb.resolve("FastAPI")], ids[kb.resolve("OpenAI API")]) in f
+    assert (worker, ids[kb.resolve("Confluence")]) in f
+
+
+def test_mfa_belongs_to_the_identity_provider_and_passwords_to_the_app(kb) -> None:
+    m = read_text(
+        "Doctors sign in to the portal web app through Okta with MFA. Customers log in with email and password.", kb
+    )
+    okta = comp(m, technology=kb.resolve("Okta"))
+    app = comp(m, type=ComponentType.WEB_APPLICATION)
+    assert "mfa" in okta.attributes.authentication
+    assert "password" in app.attributes.authentication
+
+
+def test_word_inside_a_product_name_is_not_a_claim(kb) -> None:
+    m = read_text("Users sign in with Google through Amazon Cognito.", kb)
+    google = comp(m, technology=kb.resolve("Sign in with Google"))
+    assert google.attributes.authentication == ["oidc"]
