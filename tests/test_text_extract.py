@@ -302,3 +302,19 @@ def test_word_inside_a_product_name_is_not_a_claim(kb) -> None:
     m = read_text("Users sign in with Google through Amazon Cognito.", kb)
     google = comp(m, technology=kb.resolve("Sign in with Google"))
     assert google.attributes.authentication == ["oidc"]
+
+
+def test_exposure_from_words_and_from_assumptions(kb) -> None:
+    m = read_text("Staff manage products in an admin console built with Django. The public API is publicly accessible and runs on AWS Lambda.", kb)
+    console = comp(m, technology=kb.resolve("Django"))
+    assert console.name == "Django admin console" and console.attributes.internet_facing is True
+    assert any("admin console is reachable from the internet" in a for a in m.system.assumptions)
+    api = comp(m, type=ComponentType.API_SERVICE)
+    assert api.attributes.internet_facing is True
+    assert (api.id, comp(m, technology=kb.resolve("AWS Lambda")).id) in flows(m)
+
+
+def test_computed_boundary_crossing_is_in_the_output(kb) -> None:
+    r = analyze(read_text("A Flask web application stores posts in a MySQL database.", kb), kb)
+    assert all(f.crosses_boundary is not None for f in r.flows)
+    assert any(f.crosses_boundary for f in r.flows) and not all(f.crosses_boundary for f in r.flows)

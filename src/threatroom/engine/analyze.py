@@ -244,7 +244,7 @@ def analyze(model: SystemModel, kb: KnowledgeBase | None = None) -> ThreatModel:
     if problems:
         raise InputError([InputProblem("<model>", ".".join(str(p) for p in path), msg) for path, msg in problems])
     model, warnings = normalize(model, kb)
-    _facts, matches = match(model, kb)
+    facts, matches = match(model, kb)
     threats = sorted(_merge(matches, kb, _Shared()), key=lambda t: (-t.dread.score, t.id))
     by_sev = Counter(t.severity.value for t in threats)
     by_stride = Counter(t.stride.value for t in threats)
@@ -260,7 +260,10 @@ def analyze(model: SystemModel, kb: KnowledgeBase | None = None) -> ThreatModel:
         generator={"name": "threatroom", "version": __version__, **kb.counts()},
         system=model.system,
         components=components,
-        flows=model.flows,
+        flows=[  # crossing computed from the zones where the input left it out
+            f if f.crosses_boundary is not None else f.model_copy(update={"crosses_boundary": facts.flows[i].crosses_boundary})
+            for i, f in enumerate(model.flows)
+        ],
         trust_boundaries=model.trust_boundaries,
         data_assets=model.data_assets,
         threats=threats,

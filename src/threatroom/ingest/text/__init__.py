@@ -101,6 +101,7 @@ def _model(text: str, sents, res: Resolver, link: Linker, assumptions: list[str]
                 zone=d.zone_hint,
                 runs_on=d.runs_on,
                 attributes=Attributes(
+                    internet_facing=d.exposed if d.exposed is not None else "unknown",
                     data_classes=sorted(d.data, key=lambda c: c.value) if d.data else "unknown",
                     authentication=sorted(d.auth) if d.auth else "unknown",
                 ),

@@ -26,6 +26,8 @@ EDGE_TYPES = frozenset(
     {ComponentType.IDENTITY_PROVIDER, ComponentType.CDN, ComponentType.DNS, ComponentType.LOAD_BALANCER,
      ComponentType.API_GATEWAY, ComponentType.REVERSE_PROXY}
 )
+#: Generic parts meant for staff, whose exposure a threat model must not assume away.
+STAFF_ONLY = frozenset({"generic.admin-console", "generic.internal-dashboard"})
 FRONT_DOOR = frozenset({ComponentType.CDN, ComponentType.LOAD_BALANCER, ComponentType.API_GATEWAY, ComponentType.REVERSE_PROXY})
 BACKENDS = (ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE, ComponentType.SERVERLESS_FUNCTION, ComponentType.BACKGROUND_WORKER)
 SAAS_TYPES = frozenset(
@@ -66,6 +68,8 @@ def apply_words(res: Resolver, link: Linker, mentions: list[Mention], hits: list
             after = [res.drafts[m.component or ""] for m in near if m.start >= h.end]
             if e.zone == ZoneKind.THIRD_PARTY and after:
                 after[0].zone_hint = ZoneKind.THIRD_PARTY.value
+            elif e.zone == ZoneKind.INTERNET and here:
+                here[0].exposed = True  # "the API is publicly accessible"
             continue
         if e.kind == "data_class" and e.data_class is not None:
             for d in _holders(res, here, e.attach_to, every=True):
@@ -186,9 +190,12 @@ def complete(res: Resolver, link: Linker, kb: KnowledgeBase, sentences: list[Sen
         link.add(src.id, d.id, "uses", s0, reason=reason)
         assumptions.append(f"Assumed {src.name} connects to {d.name}: the text does not say what talks to it.")
     _zones(res, kb, hits, assumptions)
-    for d in drafts.values():
-        if d.name.lower() in ("admin console", "internal dashboard"):
-            assumptions.append(f"Assumed the {d.name.lower()} is reachable only by staff, but it runs beside the public application; check whether it is exposed to the internet.")
+    for d in sorted(drafts.values(), key=lambda d: d.order):
+        if d.nouns & STAFF_ONLY and d.exposed is None:
+            d.exposed = True
+            assumptions.append(
+                f"Assumed the {d.name.lower()} is reachable from the internet: the text does not say it is limited to an internal network."
+            )
     return assumptions
 
 

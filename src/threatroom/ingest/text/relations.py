@@ -188,6 +188,8 @@ class Linker:
             return None
         if p.type in (ComponentType.OBJECT_STORAGE, ComponentType.CDN):
             return self.add(guest, platform, "loads static content", s)
+        if p.type == ComponentType.SERVERLESS_FUNCTION and g.type not in HOSTING_TYPES:
+            return self.add(guest, platform, "runs as functions", s)  # "the API runs on AWS Lambda"
         if g.type in HOSTING_TYPES and p.type in ACTIVE_TYPES and p.runs_on is None:
             p.runs_on = guest
         return None

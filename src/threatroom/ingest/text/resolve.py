@@ -58,6 +58,7 @@ class Draft:
     last_sentence: int = -1
     order: int = 0
     nouns: set[str] = field(default_factory=set)  # generic words that referred to it ("the API")
+    exposed: bool | None = None  # internet-facing, when the text says so (or an assumption does)
 
     def cite(self, m: Mention) -> None:
         if m.kind == "component" and m.entry is not None:
@@ -227,10 +228,11 @@ def _title(text: str) -> str:
 
 
 def _merged_name(tech_name: str, generic_name: str) -> str:
+    """'MySQL' + 'Database' -> 'MySQL database'; 'Django' + 'Admin console' -> 'Django admin console'."""
     low = generic_name.lower()
-    if low in ("database", "web application", "api service", "cache", "message queue", "object storage", "search index"):
-        return f"{tech_name} {low}" if tech_name.lower() not in low else tech_name
-    return tech_name
+    if low in tech_name.lower() or tech_name.lower() in low:
+        return tech_name
+    return f"{tech_name} {low}"
 
 
 def _distinct(m: Mention, d: Draft) -> bool:
