@@ -129,6 +129,65 @@ def analyze(
     return EXIT_OK
 
 
+class DiscussFormat(StrEnum):
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command()
+def discuss(
+    input: Annotated[Path, typer.Argument(help="Architecture: plain words or a YAML/JSON model.", show_default=False)],
+    format: Annotated[DiscussFormat, typer.Option("--format", "-f", help="Format of the record.")] = DiscussFormat.markdown,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the record to this file.")] = None,
+    topology: Annotated[Path | None, typer.Option("--topology", help="Team topology YAML (default: the original A/B teams).")] = None,
+    join: Annotated[str | None, typer.Option("--join", help="Take a seat yourself: a member name (A2) or a role (engineer).")] = None,
+    max_rounds: Annotated[int | None, typer.Option("--max-rounds", min=2, max=500, help="Stop after this many turns.")] = None,
+    kb: KbOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the conversation as it happens.")] = False,
+) -> int:
+    """Run the stakeholder team's discussion of the threat model."""
+    from .agents import HumanAgent, discuss as run_discussion, load_topology
+    from .render.discussion import discussion_json, discussion_markdown, print_message, print_roles
+
+    knowledge = load_knowledge(kb or ())
+    topo = load_topology(topology)
+    result = run_analysis(load_input(input, knowledge), knowledge)
+    screen = Console(stderr=True, highlight=False)  # the live conversation is progress; the record is the result
+    seats = {}
+    if join:
+        member = topo.member(join) or next((m for m in topo.members() if m.role.value == join.lower().replace(" ", "_")), None)
+        if member is None:
+            raise InputError(f"no member or role '{join}' in topology {topo.name}: choose one of " + ", ".join(f"{m.name} ({m.role.value})" for m in topo.members()), "--join")
+        seats[member.name] = HumanAgent(_terminal_seat(screen))
+    record = run_discussion(
+        result, knowledge, topology=topo, agents=seats, max_rounds=max_rounds,
+        on_message=None if quiet else (lambda m: print_message(m, screen)),
+    )
+    if not quiet:
+        print_roles(record, screen)
+    _write(discussion_json(record) if format is DiscussFormat.json else discussion_markdown(record), output)
+    return EXIT_OK
+
+
+def _terminal_seat(screen: Console):
+    def ask(ctx) -> str:
+        allowed = [m.name for m in ctx.topology.members() if ctx.topology.allowed(ctx.member.name, m.name)]
+        screen.print(Text(f"Your turn as {ctx.member.name} ({ctx.member.role.value}). End with 'NEXT: <name>' "
+                          f"({', '.join(allowed)}) or 'TERMINATE'; an empty line sends.", style="bold"))
+        lines = []
+        while True:
+            try:
+                line = input()
+            except EOFError:
+                break
+            if not line.strip():
+                break
+            lines.append(line)
+        return "\n".join(lines)
+
+    return ask
+
+
 @app.command()
 def extract(
     input: Annotated[Path, typer.Argument(help="Architecture: plain words or a YAML/JSON model.", show_default=False)],

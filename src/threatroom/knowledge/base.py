@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from .compliance import ControlTheme, Regime
 from .schema import LexiconEntry, Mitigation, TagDef, Technology, ThreatRule
 
 
@@ -23,6 +24,9 @@ class KnowledgeBase:
     mitigations: dict[str, Mitigation]
     tags: dict[str, TagDef] = field(default_factory=dict)
     lexicon: list[LexiconEntry] = field(default_factory=list)
+    regimes: dict[str, Regime] = field(default_factory=dict)
+    control_themes: dict[str, ControlTheme] = field(default_factory=dict)
+    cause_themes: dict[str, list[str]] = field(default_factory=dict)
     sources: tuple[str, ...] = field(default=())
 
     @cached_property
@@ -63,11 +67,12 @@ class KnowledgeBase:
     def tags_of(self, tech_ids: frozenset[str]) -> frozenset[str]:
         return frozenset(t for tid in tech_ids if tid in self.technologies for t in self.technologies[tid].tags)
 
+    @cached_property
+    def _rules(self) -> dict[str, ThreatRule]:
+        return {r.id: r for r in self.threats}
+
     def rule(self, rule_id: str) -> ThreatRule:
-        for r in self.threats:
-            if r.id == rule_id:
-                return r
-        raise KeyError(rule_id)
+        return self._rules[rule_id]
 
     def counts(self) -> dict[str, int]:
         return {

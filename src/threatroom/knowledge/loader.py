@@ -21,11 +21,12 @@ from pydantic import ValidationError
 
 from ..errors import KnowledgeError, KnowledgeProblem
 from .base import KnowledgeBase
+from .compliance import CauseThemes, ControlTheme, Regime
 from .schema import LexiconEntry, Mitigation, TagDef, Technology, ThreatRule, walk
 
 BUILTIN_DIR = Path(__file__).parent / "data"
-SINGULAR = {"lexicon": "lexicon entry", "tags": "tag", "technologies": "technology", "threats": "threat", "mitigations": "mitigation"}
-SECTIONS = {"lexicon": LexiconEntry, "tags": TagDef, "technologies": Technology, "threats": ThreatRule, "mitigations": Mitigation}
+SINGULAR = {"regimes": "regime", "control_themes": "control theme", "cause_themes": "cause mapping", "lexicon": "lexicon entry", "tags": "tag", "technologies": "technology", "threats": "threat", "mitigations": "mitigation"}
+SECTIONS = {"regimes": Regime, "control_themes": ControlTheme, "cause_themes": CauseThemes, "lexicon": LexiconEntry, "tags": TagDef, "technologies": Technology, "threats": ThreatRule, "mitigations": Mitigation}
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -65,7 +66,7 @@ def _entries(path: Path, problems: list[KnowledgeProblem]) -> Iterator[tuple[str
             problems.append(KnowledgeProblem(str(path), value_node.start_mark.line + 1, None, f"'{key}' must be a list"))
             continue
         for item, item_node in zip(items, value_node.value, strict=True):
-            entry_id = str(item.get("id")) if isinstance(item, dict) else "?"
+            entry_id = str(item.get("id", item.get("cause"))) if isinstance(item, dict) else "?"
             yield key, _Entry(str(path), item_node.start_mark.line + 1, entry_id, item)
 
 
@@ -124,7 +125,10 @@ def _disk_cache(dirs: tuple[str, ...], stamp: tuple[tuple[str, int, int], ...]) 
     base = os.environ.get("THREATROOM_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "threatroom"
     )
-    digest = hashlib.sha256(repr((__version__, sys.version_info[:2], dirs, stamp)).encode()).hexdigest()[:24]
+    # The code that defines the knowledge base's shape is part of the key too.
+    code = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(Path(__file__).parent.glob("*.py")))
+    code += tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted((Path(__file__).parents[1] / "model").glob("*.py")))
+    digest = hashlib.sha256(repr((__version__, sys.version_info[:2], dirs, stamp, code)).encode()).hexdigest()[:24]
     return Path(base) / f"kb-{digest}.pickle"
 
 
@@ -142,11 +146,12 @@ def _load(dirs: list[Path]) -> KnowledgeBase:
                         loc = ".".join(str(p) for p in err["loc"])
                         problems.append(KnowledgeProblem(entry.file, entry.line, entry.entry_id, f"{loc}: {err['msg']}" if loc else err["msg"]))
                     continue
-                seen = found[section].get(obj.id)
+                key = getattr(obj, "id", None) or getattr(obj, "cause")
+                seen = found[section].get(key)
                 if seen is not None:
-                    problems.append(KnowledgeProblem(entry.file, entry.line, obj.id, f"duplicate {SINGULAR[section]} id (first defined at {seen[1].file}:{seen[1].line})"))
+                    problems.append(KnowledgeProblem(entry.file, entry.line, key, f"duplicate {SINGULAR[section]} id (first defined at {seen[1].file}:{seen[1].line})"))
                     continue
-                found[section][obj.id] = (obj, entry)
+                found[section][key] = (obj, entry)
     _check_references(found, problems)
     if problems:
         raise KnowledgeError(problems)
@@ -155,6 +160,9 @@ def _load(dirs: list[Path]) -> KnowledgeBase:
         threats=[v[0] for _, v in sorted(found["threats"].items())],  # type: ignore[misc]
         tags={k: v[0] for k, v in sorted(found["tags"].items())},  # type: ignore[misc]
         lexicon=[v[0] for _, v in sorted(found["lexicon"].items())],  # type: ignore[misc]
+        regimes={k: v[0] for k, v in sorted(found["regimes"].items())},  # type: ignore[misc]
+        control_themes={k: v[0] for k, v in sorted(found["control_themes"].items())},  # type: ignore[misc]
+        cause_themes={k: v[0].themes for k, v in sorted(found["cause_themes"].items())},  # type: ignore[attr-defined]
         mitigations={k: v[0] for k, v in sorted(found["mitigations"].items())},  # type: ignore[misc]
         sources=tuple(str(d) for d in dirs),
     )
@@ -216,3 +224,14 @@ def _check_references(found: dict[str, dict[str, tuple[object, _Entry]]], proble
         for ref in rule.supersedes:  # type: ignore[attr-defined]
             if ref not in threats:
                 dangling(entry, "threat in supersedes", ref)
+    causes = {r.cause for r, _ in threats.values()}  # type: ignore[attr-defined]
+    for theme, entry in found["control_themes"].values():
+        for regime in theme.controls:  # type: ignore[attr-defined]
+            if regime not in found["regimes"]:
+                dangling(entry, "regime", regime)
+    for mapping, entry in found["cause_themes"].values():
+        if mapping.cause not in causes:  # type: ignore[attr-defined]
+            dangling(entry, "cause (no threat rule has it)", mapping.cause)  # type: ignore[attr-defined]
+        for theme in mapping.themes:  # type: ignore[attr-defined]
+            if theme not in found["control_themes"]:
+                dangling(entry, "control theme", theme)

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import re
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+_MD_SPECIAL = re.compile(r"([\\*_\[\]|~])")
+_CODE = re.compile(r"(`[^`\n]+`)")
 
 
 def md_inline(text: str) -> str:
-    """Text safe inside a Markdown paragraph or table cell: no HTML, links, emphasis or row breaks."""
+    """Text safe inside a Markdown paragraph or table cell: no HTML, no links or images,
+    no emphasis, no row breaks. Code spans (`...`) stay code spans."""
     text = " ".join(str(text).split())
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    out = []
+    for i, part in enumerate(_CODE.split(text)):
+        if i % 2:  # a code span: HTML is inert there; only the table separator needs care
+            out.append(part.replace("|", "\\|"))
+        else:
+            part = _MD_SPECIAL.sub(r"\\\1", part)
+            out.append(part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+    result = "".join(out)
+    return "\\" + result if result[:1] in "#>+-=" and result else result

@@ -78,10 +78,15 @@ def extract(text: str, kb: KnowledgeBase, source: str = "<text>") -> SystemModel
             source,
         )
     assumptions = complete(res, link, kb, sents, hits)
-    return _model(text, sents, res, link, assumptions)
+    return _model(text, sents, res, link, assumptions, source)
 
 
-def _model(text: str, sents, res: Resolver, link: Linker, assumptions: list[str]) -> SystemModel:
+def _name_from(source: str) -> str:
+    stem = re.sub(r"[_\-.]+", " ", source.rsplit("/", 1)[-1].rsplit(".", 1)[0]).strip()
+    return stem[:1].upper() + stem[1:] if stem and not stem.startswith("<") else "System described in plain words"
+
+
+def _model(text: str, sents, res: Resolver, link: Linker, assumptions: list[str], source: str) -> SystemModel:
     drafts = sorted(res.drafts.values(), key=lambda d: d.order)
     zones_used = sorted({d.zone_hint for d in drafts if d.zone_hint}, key=lambda z: list(ZONE_INFO).index(z))
     boundaries = [
@@ -126,7 +131,7 @@ def _model(text: str, sents, res: Resolver, link: Linker, assumptions: list[str]
         )
     first = re.sub(r"^[\s#*>\-•]+", "", text[sents[0].start : sents[0].end]).strip().rstrip(".")
     mentioned = any(e.start is not None and sents[0].start <= e.start < sents[0].end for d in res.drafts.values() for e in d.evidence)
-    name = first if len(first.split()) <= 8 and not mentioned and first else "System described in plain words"
+    name = first if len(first.split()) <= 8 and not mentioned and first else _name_from(source)
     assets = []
     for d in drafts:
         if d.type in (ComponentType.RELATIONAL_DB, ComponentType.NOSQL_DB, ComponentType.OBJECT_STORAGE, ComponentType.FILE_STORAGE):
