@@ -100,11 +100,14 @@ def _plan(ctx: TurnContext) -> list[tuple[str, list[tuple[str, list[Threat], str
         while todo and len(items) < cfg.plan_size:
             counts: dict[str, list[Threat]] = {}
             titles: dict[str, str] = {}
+            rank_sum: dict[str, int] = {}
             for t in todo:
-                for m in t.mitigations:
+                for pos, m in enumerate(t.mitigations):
                     counts.setdefault(m.id, []).append(t)
                     titles[m.id] = m.title
-            best = max(counts, key=lambda k: (len(counts[k]), max(x.dread.score for x in counts[k]), k))
+                    rank_sum[m.id] = rank_sum.get(m.id, 0) + pos
+            # Most threats closed first; then the fix the rules list first (the primary one).
+            best = max(counts, key=lambda k: (len(counts[k]), max(x.dread.score for x in counts[k]), -rank_sum[k] / len(counts[k]), k))
             closed = counts[best]
             items.append((titles[best], closed, _effort(closed, kb, cfg.high_effort_causes)))
             done = {t.id for t in closed}

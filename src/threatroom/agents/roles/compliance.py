@@ -29,7 +29,7 @@ def applicable(ctx: TurnContext) -> list[tuple[str, str]]:
         w = regime.applies_when
         reasons = []
         if w.always:
-            reasons.append("applies to any system that handles customer data")
+            reasons.append(f"a baseline {regime.kind} that customers and auditors ask for whatever the data")
         hit_data = sorted(d.value for d in set(w.data) & data)
         if hit_data:
             reasons.append(f"the system handles {', '.join(hit_data)}")
