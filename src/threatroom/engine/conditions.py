@@ -96,13 +96,8 @@ def compile_component(cond: Condition) -> CompPred:
     if "facet" in s and cond.facet:
         fs = frozenset(cond.facet)
 
-        def facet(c: ComponentFacts, _f: Facts, b: Bind) -> bool:
-            matched = sorted(f for f in c.facet_names if _facet_hit(c, f, fs, _f))
-            if not matched:
-                return False
-            b.setdefault("facet", c.facet_names[matched[0]])
-            _record(b, "techs", set(matched))
-            return True
+        def facet(c: ComponentFacts, f: Facts, b: Bind) -> bool:
+            return _bind_facets(c, f, b, lambda x: bool(f.kb.lineage(x) & fs))
 
         preds.append(facet)
     if "uses" in s and cond.uses:
@@ -112,12 +107,7 @@ def compile_component(cond: Condition) -> CompPred:
             if c.own & us:
                 _record(b, "techs", {c.comp.technology or ""})
                 return True
-            matched = sorted(x for x in c.facet_names if _facet_hit(c, x, us, f))
-            if matched:
-                b.setdefault("facet", c.facet_names[matched[0]])
-                _record(b, "techs", set(matched))
-                return True
-            return False
+            return _bind_facets(c, f, b, lambda x: bool(f.kb.lineage(x) & us))
 
         preds.append(uses)
     if "tag" in s and cond.tag:
@@ -129,10 +119,7 @@ def compile_component(cond: Condition) -> CompPred:
             if c.comp.technology in f.kb.technologies and f.kb.tags_of(c.own) & tags:
                 _record(b, "techs", {c.comp.technology or ""})
             else:
-                matched = sorted(x for x in c.facet_names if f.kb.tags_of(f.kb.lineage(x)) & tags)
-                if matched:
-                    b.setdefault("facet", c.facet_names[matched[0]])
-                    _record(b, "techs", set(matched))
+                _bind_facets(c, f, b, lambda x: bool(f.kb.tags_of(f.kb.lineage(x)) & tags))
             return True
 
         preds.append(tag)
@@ -181,8 +168,14 @@ def compile_component(cond: Condition) -> CompPred:
     return _all(preds)
 
 
-def _facet_hit(_c: ComponentFacts, facet_id: str, wanted: frozenset[str], f: Facts) -> bool:
-    return bool(f.kb.lineage(facet_id) & wanted)
+def _bind_facets(c: ComponentFacts, _f: Facts, b: Bind, hit: Callable[[str], bool]) -> bool:
+    """Record the facets that match (the first one names {facet}); False when none does."""
+    matched = sorted(x for x in c.facet_names if hit(x))
+    if not matched:
+        return False
+    b.setdefault("facet", c.facet_names[matched[0]])
+    _record(b, "techs", set(matched))
+    return True
 
 
 def compile_flow(cond: Condition) -> FlowPred:
