@@ -188,6 +188,144 @@ def _terminal_seat(screen: Console):
     return ask
 
 
+REPORT_FORMATS = ("html", "pdf", "markdown", "json", "sarif", "csv")
+SUFFIX = {"html": ".html", "pdf": ".pdf", "markdown": ".md", "json": ".json", "sarif": ".sarif", "csv": ".csv"}
+
+
+@app.command()
+def report(
+    input: Annotated[Path, typer.Argument(help="Architecture: plain words or a YAML/JSON model.", show_default=False)],
+    format: Annotated[list[str] | None, typer.Option("--format", "-f", help="html, pdf, markdown, json, sarif or csv (repeatable).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write; with several formats, the base name.")] = None,
+    goal: Annotated[list[str] | None, typer.Option("--goal", help="Attack-tree goal (repeatable; default: derived from the assets).")] = None,
+    no_discussion: Annotated[bool, typer.Option("--no-discussion", help="Leave the stakeholder discussion out.")] = False,
+    kb: KbOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> int:
+    """Write the full report: summary, model, DFD, register, attack trees, discussion, plan, tests, appendix."""
+    from .render.report import build_report, to_html, to_markdown_report, to_pdf
+
+    formats = [f.lower() for f in (format or ["html"])]
+    bad = [f for f in formats if f not in REPORT_FORMATS]
+    if bad:
+        raise InputError(f"unknown format {', '.join(bad)}; choose from {', '.join(REPORT_FORMATS)}", "--format")
+    if output is None and (len(formats) > 1 or "pdf" in formats):
+        raise InputError("give -o FILE: several formats or a PDF cannot go to the terminal", "--output")
+    t0 = time.perf_counter()
+    knowledge = load_knowledge(kb or ())
+    model = load_input(input, knowledge)
+    result = run_analysis(model, knowledge)
+    needs_report = bool({"html", "pdf", "markdown", "json"} & set(formats))
+    rep = None
+    if needs_report:
+        source_text = input.read_text(encoding="utf-8", errors="replace")[:500_000]
+        rep = build_report(result, knowledge, source_name=input.name, source_text=source_text, with_discussion=not no_discussion, goals=goal)
+    for fmt in formats:
+        target = output if output is None or len(formats) == 1 else output.with_suffix(SUFFIX[fmt])
+        if fmt == "html":
+            _write(to_html(rep), target)  # type: ignore[arg-type]
+        elif fmt == "markdown":
+            _write(to_markdown_report(rep), target)  # type: ignore[arg-type]
+        elif fmt == "pdf":
+            _write_bytes(to_pdf(rep), target)  # type: ignore[arg-type]
+        elif fmt == "json":
+            _write(_report_json(rep), target)  # type: ignore[arg-type]
+        elif fmt == "sarif":
+            from .render.sarif import to_sarif
+
+            _write(to_sarif(result, str(input)), target)
+        elif fmt == "csv":
+            from .render.csvout import to_csv
+
+            _write(to_csv(result), target)
+        if not quiet and target is not None:
+            _err().print(Text(f"wrote {target}"))
+    if not quiet:
+        _err().print(Text(f"threatroom: report in {time.perf_counter() - t0:.2f}s"))
+    return EXIT_OK
+
+
+def _report_json(rep) -> str:
+    data = json.loads(rep.result.model_dump_json())
+    data["discussion"] = json.loads(rep.discussion.model_dump_json()) if rep.discussion else None
+    data["attack_trees"] = [json.loads(t.json) for t in rep.trees]
+    data["test_cases"] = rep.feature
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _write_bytes(data: bytes, output: Path) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class DiagramFormat(StrEnum):
+    svg = "svg"
+    png = "png"
+    dot = "dot"
+    mermaid = "mermaid"
+    json = "json"
+
+
+def _diagram_out(text: str, fmt: DiagramFormat, output: Path | None, what: str) -> None:
+    if fmt in (DiagramFormat.svg, DiagramFormat.png):
+        from .render.graphviz import render_dot
+
+        data = render_dot(text, fmt.value)
+        if fmt is DiagramFormat.png:
+            if output is None:
+                raise InputError("give -o FILE for a PNG", "--output")
+            _write_bytes(data, output)
+            return
+        text = data.decode("utf-8")
+    _write(text if text.endswith("\n") else text + "\n", output)
+
+
+@app.command()
+def dfd(
+    input: Annotated[Path, typer.Argument(help="Architecture: plain words or a YAML/JSON model.", show_default=False)],
+    format: Annotated[DiagramFormat, typer.Option("--format", "-f", help="svg, png, dot or mermaid.")] = DiagramFormat.svg,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+    kb: KbOpt = None,
+) -> int:
+    """Draw the data-flow diagram: DFD shapes, trust zones, numbered flows, severity colours."""
+    from .render.dfd import dfd_dot, dfd_mermaid
+
+    knowledge = load_knowledge(kb or ())
+    result = run_analysis(load_input(input, knowledge), knowledge)
+    if format is DiagramFormat.json:
+        raise InputError("the DFD comes as svg, png, dot or mermaid", "--format")
+    _diagram_out(dfd_mermaid(result) if format is DiagramFormat.mermaid else dfd_dot(result), format, output, "DFD")
+    return EXIT_OK
+
+
+@app.command("attack-tree")
+def attack_tree(
+    input: Annotated[Path, typer.Argument(help="Architecture: plain words or a YAML/JSON model.", show_default=False)],
+    goal: Annotated[str | None, typer.Option("--goal", help="The attacker's goal, e.g. 'user data stolen' (default: derived from the assets).")] = None,
+    format: Annotated[DiagramFormat, typer.Option("--format", "-f", help="svg, png, dot, mermaid or json.")] = DiagramFormat.svg,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+    kb: KbOpt = None,
+) -> int:
+    """Build an AND/OR attack tree for a goal from the threat register."""
+    from .engine.attack_trees import build_attack_tree, default_goals
+    from .render.attack_tree import attack_tree_dot, attack_tree_json, attack_tree_mermaid
+
+    knowledge = load_knowledge(kb or ())
+    result = run_analysis(load_input(input, knowledge), knowledge)
+    goals = default_goals(result)
+    tree = build_attack_tree(result, goal or (goals[0] if goals else "Compromise the system"))
+    text = {DiagramFormat.json: attack_tree_json, DiagramFormat.mermaid: attack_tree_mermaid}.get(format, attack_tree_dot)(tree)
+    _diagram_out(text, format, output, "attack tree")
+    return EXIT_OK
+
+
 @app.command()
 def extract(
     input: Annotated[Path, typer.Argument(help="Architecture: plain words or a YAML/JSON model.", show_default=False)],

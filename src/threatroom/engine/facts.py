@@ -137,7 +137,7 @@ def build_facts(model: SystemModel, kb: KnowledgeBase) -> Facts:
             data=data,
             zone_kind=zones.get(c.zone) if c.zone else None,
             internet_facing=c.attributes.internet_facing,
-            exposure_reason="declared" if c.attributes.internet_facing != "unknown" else "unknown",
+            exposure_reason={True: "declared internet-facing", False: "declared internal"}.get(c.attributes.internet_facing, "unknown"),  # type: ignore[arg-type]
             auth="unknown" if auth == "unknown" else frozenset(a.value if isinstance(a, AuthMethod) else a for a in auth),
             encryption_at_rest=c.attributes.encryption_at_rest,
             encryption_in_transit=c.attributes.encryption_in_transit,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..base import Reply, TurnContext
 from ..topology import Role
-from .common import plural
+from .common import e, plural
 
 HEADING = "Leader Synthesis:"
 
@@ -45,7 +45,7 @@ def respond(ctx: TurnContext, summaries: dict[str, str]) -> Reply:
     if modelers and tm_done:
         for t in others:
             if _pending(ctx, t.name) and not _briefed(ctx, me, leaders[t.name]):
-                brief = summaries.get(Role.THREAT_MODELER.value, "")
+                brief = e(summaries.get(Role.THREAT_MODELER.value, ""))
                 return Reply(
                     f"{opener}Handing the threat model to team {t.name}. In short: {brief}. "
                     f"Please have your members write their analyses and confirm back.\nNEXT: {leaders[t.name]}"
@@ -56,7 +56,7 @@ def respond(ctx: TurnContext, summaries: dict[str, str]) -> Reply:
         return Reply(f"{opener}{nxt}, your turn: write the {role.value.replace('_', ' ')} analysis for this system.\nNEXT: {nxt}")
     busy = [t for t in others if _pending(ctx, t.name)]
     if busy:
-        done = [summaries[m.role.value] for m in team.members if m.role != Role.LEADER and m.role.value in summaries]
+        done = [e(summaries[m.role.value]) for m in team.members if m.role != Role.LEADER and m.role.value in summaries]
         lines = f"{HEADING}\nTeam {team.name} is done: " + ("; ".join(done) if done else "nothing to add") + "."
         return Reply(f"{lines}\nNEXT: {leaders[busy[0].name]}")
     ender = topo.ending_member()
@@ -71,11 +71,11 @@ def respond(ctx: TurnContext, summaries: dict[str, str]) -> Reply:
 
 def _synthesis(ctx: TurnContext, summaries: dict[str, str]) -> str:
     r = ctx.result
-    parts = [HEADING, f"All {plural(len(ctx.workers()), 'analysis')} are in for {r.system.name}."]
+    parts = [HEADING, f"All {plural(len(ctx.workers()), 'analysis')} are in for {e(r.system.name)}."]
     for role in (Role.THREAT_MODELER, Role.ENGINEER, Role.ARCHITECT, Role.COMPLIANCE_OFFICER, Role.BUSINESS_STAKEHOLDER):
         if role.value in summaries:
-            parts.append(f"- {role.value.replace('_', ' ').capitalize()}: {summaries[role.value]}.")
+            parts.append(f"- {role.value.replace('_', ' ').capitalize()}: {e(summaries[role.value])}.")
     if r.top_priorities:
-        top = [r.threat(t).title for t in r.top_priorities[:3]]
+        top = [e(r.threat(t).title) for t in r.top_priorities[:3]]
         parts.append("First three priorities: " + "; ".join(top) + ".")
     return "\n".join(parts)

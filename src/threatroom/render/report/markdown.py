@@ -1,0 +1,66 @@
+"""The report as Markdown, with Mermaid blocks for the diagrams. User text is escaped."""
+
+from __future__ import annotations
+
+from ..escape import md_inline as e
+from .build import Report
+
+
+def _fence(text: str, lang: str = "") -> str:
+    ticks = "```"
+    while ticks in text:
+        ticks += "`"
+    return f"{ticks}{lang}\n{text.rstrip()}\n{ticks}"
+
+
+def to_markdown_report(r: Report) -> str:
+    m = r.result
+    names = {c.id: c.name for c in m.components}
+    out = [f"# Threat model: {e(m.system.name)}", "",
+           f"Generated {r.generated_at} by threatroom {r.version} from {e(r.source_name)}. "
+           f"{len(m.components)} components, {len(m.flows)} data flows, {len(m.trust_boundaries)} trust zones, {len(m.threats)} threats.",
+           ""]
+    if r.offline:
+        out += ["Offline analysis: no language model was used and it cost $0.", ""]
+    out += ["## Executive summary", "", " · ".join(f"{k}: {v}" for k, v in reversed(m.summary.by_severity.items())), "", "Top priorities:", ""]
+    for n, p in enumerate(r.priorities, start=1):
+        t = p.threat
+        out.append(f"{n}. **{e(t.title)}** ({t.severity.value}, {t.stride.value}, DREAD {t.dread.score:.1f}) on {e(t.element_name)}. "
+                   f"Why it matters: {e('; '.join(p.why))}. First fix: {e(t.mitigations[0].title)}.")
+    out += ["", "## Scope, assumptions and the model", ""]
+    out += [f"- {e(a)}" for a in m.system.assumptions] or ["No assumptions were needed."]
+    out += ["", "| Id | Name | Type | Technologies | Zone |", "| --- | --- | --- | --- | --- |"]
+    out += [f"| {e(c.id)} | {e(c.name)} | {c.type.value} | {e(', '.join(c.technology_names))} | {e(c.zone or '')} |" for c in m.components]
+    out += ["", "| # | From | To | Label | Crosses a boundary |", "| --- | --- | --- | --- | --- |"]
+    out += [f"| {i} | {e(names[f.source])} | {e(names[f.target])} | {e(f.label)} | {'yes' if f.crosses_boundary else 'no'} |" for i, f in enumerate(m.flows, 1)]
+    out += ["", "## Data-flow diagram", "", _fence(r.dfd_mermaid, "mermaid"), "", "## Threat register", "",
+            "| Element | STRIDE | Threat | DREAD | Severity | Mitigations | CWE/CAPEC |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for t in m.threats:
+        mit = "; ".join(x.title for x in t.mitigations[:3])
+        out.append(f"| {e(t.element_name)} | {t.stride.value} | {e(t.title)} | {t.dread.score:.1f} | {t.severity.value} | {e(mit)} | {e(', '.join(t.cwe + t.capec))} |")
+    out += ["", "## Attack trees", ""]
+    for tr in r.trees:
+        out += [f"### Goal: {e(tr.goal)}", "", _fence(tr.mermaid, "mermaid"), ""]
+    out += ["## Stakeholder discussion", ""]
+    if r.discussion:
+        out += ["| Member | Role | Analysis |", "| --- | --- | --- |"]
+        for ra in r.discussion.roles:
+            gist = next((x for x in ra.analysis.splitlines()[1:] if x.strip()), "").removeprefix("In short: ")
+            out.append(f"| {e(ra.member)} | {ra.role.replace('_', ' ')} | {e(gist)} |")
+        for ra in r.discussion.roles:
+            out += ["", f"### {e(ra.member)}: {ra.role.replace('_', ' ')}", "", ra.analysis]
+    for title, role in (("Compliance summary", "compliance_officer"), ("Action plan", "business_stakeholder")):
+        out += ["", f"## {title}", "", r.role(role) or "Not available: the discussion was not run."]
+    out += ["", "## Security test cases", "", _fence(r.feature, "gherkin"), "", "## Appendix", "", f"### Original input ({e(r.source_name)})", "",
+            _fence(r.source_text), "", "### Usage and cost", ""]
+    if r.offline:
+        out.append("Produced offline: no language model was called, no tokens were used, cost $0.")
+    out += ["", "| Agent | Messages | Input tokens | Output tokens | Cost (USD) |", "| --- | --- | --- | --- | --- |"]
+    out += [f"| {e(u.agent)} | {u.messages} | {u.input_tokens} | {u.output_tokens} | {u.cost_usd:.4f} |" for u in r.usage]
+    if r.discussion:
+        out += ["", "### Conversation log", ""]
+        for msg in r.discussion.messages:
+            to = f" → {e(msg.addressee)}" if msg.addressee else ""
+            body = "\n".join(e(x) for x in msg.content.splitlines()) if msg.agent == "human" or msg.role == "user" else msg.content
+            out += [f"**{msg.index}. {e(msg.speaker)} ({msg.role.replace('_', ' ')}){to}** · {e(msg.timestamp)}", "", body, ""]
+    return "\n".join(out) + "\n"
