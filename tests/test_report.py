@@ -177,8 +177,10 @@ def test_hostile_text_is_escaped_in_every_format(kb, tmp_path: Path) -> None:
 def test_cli_report_every_format(tmp_path: Path, capsys) -> None:
     base = tmp_path / "out" / "report"
     rc = main(["report", str(SHARED / "examples" / "mobile-game.txt"), "-f", "html", "-f", "markdown", "-f", "json",
-               "-f", "sarif", "-f", "csv", "-o", str(base)])
+               "-f", "sarif", "-f", "csv", "-f", "feature", "-o", str(base)])
     assert rc == 0, capsys.readouterr().err
+    assert base.with_suffix(".feature").read_text().startswith(("Feature:", "#", "@"))
+    assert oct(base.with_suffix(".html").stat().st_mode & 0o777) != oct(0o600)  # readable like any other file
     for suffix in (".html", ".md", ".json", ".sarif", ".csv"):
         assert (base.with_suffix(suffix)).stat().st_size > 1000, suffix
     data = json.loads(base.with_suffix(".json").read_text())

@@ -61,6 +61,14 @@ def _err() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def _publish(tmp: str, output: Path) -> None:
+    """Move a finished temporary file into place with the usual permissions (umask applied)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)
+    os.replace(tmp, output)
+
+
 def _write(text: str | Iterable[str], output: Path | None) -> None:
     """Write to stdout, or atomically to a file so a failure never leaves half a result."""
     chunks = [text] if isinstance(text, str) else text
@@ -75,7 +83,7 @@ def _write(text: str | Iterable[str], output: Path | None) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             for chunk in chunks:
                 fh.write(chunk)
-        os.replace(tmp, output)
+        _publish(tmp, output)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -188,14 +196,14 @@ def _terminal_seat(screen: Console):
     return ask
 
 
-REPORT_FORMATS = ("html", "pdf", "markdown", "json", "sarif", "csv")
-SUFFIX = {"html": ".html", "pdf": ".pdf", "markdown": ".md", "json": ".json", "sarif": ".sarif", "csv": ".csv"}
+REPORT_FORMATS = ("html", "pdf", "markdown", "json", "sarif", "csv", "feature")
+SUFFIX = {"html": ".html", "pdf": ".pdf", "markdown": ".md", "json": ".json", "sarif": ".sarif", "csv": ".csv", "feature": ".feature"}
 
 
 @app.command()
 def report(
     input: Annotated[Path, typer.Argument(help="Architecture: plain words or a YAML/JSON model.", show_default=False)],
-    format: Annotated[list[str] | None, typer.Option("--format", "-f", help="html, pdf, markdown, json, sarif or csv (repeatable).")] = None,
+    format: Annotated[list[str] | None, typer.Option("--format", "-f", help="html, pdf, markdown, json, sarif, csv or feature (Gherkin); repeatable.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write; with several formats, the base name.")] = None,
     goal: Annotated[list[str] | None, typer.Option("--goal", help="Attack-tree goal (repeatable; default: derived from the assets).")] = None,
     no_discussion: Annotated[bool, typer.Option("--no-discussion", help="Leave the stakeholder discussion out.")] = False,
@@ -238,6 +246,10 @@ def report(
             from .render.csvout import to_csv
 
             _write(to_csv(result), target)
+        elif fmt == "feature":
+            from .render.gherkin import feature_file
+
+            _write(feature_file(result), target)
         if not quiet and target is not None:
             _err().print(Text(f"wrote {target}"))
     if not quiet:
@@ -259,7 +271,7 @@ def _write_bytes(data: bytes, output: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.replace(tmp, output)
+        _publish(tmp, output)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
