@@ -29,6 +29,9 @@ SVG = "{http://www.w3.org/2000/svg}"
 needs_renderer = pytest.mark.skipif(find_renderer() is None, reason="no Graphviz renderer: pip install graphviz-pure")
 
 # A goal per seed that targets a component the internet reaches only through others.
+# In the mobile game's text every service is called straight from the phone: no component
+# sits behind another, so no step needs a foothold first (no AND).
+ALL_DIRECT = {"mobile-game.txt"}
 INNER_GOALS = {
     "flask-blog.txt": "Steal personal data from MySQL database",
     "aws-web-app.txt": "Steal data from Amazon RDS",
@@ -245,7 +248,10 @@ def test_attack_trees(seed: tuple[str, ThreatModel]) -> None:
         assert len(re.findall(r"^\s*n\d+[\[{(]", mermaid, flags=re.M)) == len(nodes)
     inner = build_attack_tree(result, INNER_GOALS[name])
     ands = [n for n in _walk(inner.root) if n.kind == "and"]
-    assert ands and all(len(n.children) >= 2 for n in ands)
+    if name in ALL_DIRECT:
+        assert not ands  # nothing needs a foothold first when the internet reaches everything
+    else:
+        assert ands and all(len(n.children) >= 2 for n in ands)
 
 
 def test_goal_words_select_stride(seed: tuple[str, ThreatModel]) -> None:
@@ -270,7 +276,8 @@ def test_attack_tree_svg(seed: tuple[str, ThreatModel]) -> None:
     nodes = _walk(tree.root)
     assert counts["node"] == len(nodes) and counts["edge"] == len(nodes) - 1
     texts = " ".join(_assert_safe_svg(svg))
-    assert "AND" in texts and "OR" in texts and "DREAD" in texts
+    assert "OR" in texts and "DREAD" in texts
+    assert ("AND" in texts) == (name not in ALL_DIRECT)
 
 
 # --------------------------------------------------------------------------- Gherkin

@@ -66,7 +66,10 @@ def test_mobile_game_flows(kb) -> None:
     assert (app.id, ids[kb.resolve("Amazon Cognito")]) in f
     assert (app.id, ids[kb.resolve("Amazon S3")]) in f
     assert (ids[kb.resolve("AWS AppSync")], ids[kb.resolve("Amazon DynamoDB")]) in f
+    assert (app.id, ids[kb.resolve("AWS AppSync")]) in f  # offline plays go through AppSync
+    assert (app.id, ids[kb.resolve("Amazon Mobile Analytics")]) in f
     assert (ids[kb.resolve("Amazon Pinpoint")], app.id) in f
+    assert any(ids[kb.resolve("Amazon GameLift")] in pair for pair in f)
 
 
 def test_aws_routing_chain(kb) -> None:

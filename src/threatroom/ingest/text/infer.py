@@ -169,9 +169,10 @@ def complete(res: Resolver, link: Linker, kb: KnowledgeBase, sentences: list[Sen
                 link.add(client.id, d.id, "requests", s0, reason=f"{d.name} sits at the edge, where clients reach the system")
     # Components the text names without saying what talks to them.
     ci = first((ComponentType.CI_CD,))
+    hosting = {d.runs_on for d in drafts.values() if d.runs_on}
     for d in sorted(drafts.values(), key=lambda d: d.order):
-        if d.type == ComponentType.USER or d.type in HOSTING_TYPES:
-            continue  # platforms host things; they need no caller
+        if d.type == ComponentType.USER or (d.type in HOSTING_TYPES and d.id in hosting):
+            continue  # a platform that hosts something needs no caller of its own
         if d.type == ComponentType.CI_CD and ci is not None and ci is not d:
             if not any(f.source == d.id or f.target == d.id for f in link.flows):
                 link.add(ci.id, d.id, "deploys", s0, reason=f"{d.name} is part of the delivery pipeline with {ci.name}")

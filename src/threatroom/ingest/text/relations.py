@@ -59,6 +59,7 @@ class Linker:
     flows: list[FlowDraft] = field(default_factory=list)
     context: str | None = None
     prev_target: str | None = None
+    prev_sentence: int = -1  # the sentence prev_target was reached in
 
     def add(self, src: str, dst: str, label: str, s: Sentence, reason: str | None = None) -> FlowDraft | None:
         if self.drafts[src].type == ComponentType.DNS:
@@ -107,7 +108,8 @@ class Linker:
         lead = self._relation(hits, s.start, slots[0].start)
         lead_host = self._relation(hits, s.start, slots[0].start, ("hosting",))
         implicit: list[FlowDraft] = []  # flows whose source the sentence did not name
-        origin = self.prev_target if self.prev_target and self.drafts[self.prev_target].type in PIPELINE_TYPES else self.context
+        chained = self.prev_target and self.prev_sentence == s.index - 1 and self.drafts[self.prev_target].type in PIPELINE_TYPES
+        origin = self.prev_target if chained else self.context  # "... to Kinesis. There a Lambda ..." continues the chain
         if lead is not None and origin and not lead_host:
             last = self.add(origin, slots[0].component or "", lead.entry.label or "data", s)
             last_rel = lead
@@ -168,7 +170,7 @@ class Linker:
             self.add(self.prev_target, slots[-1].component or "", tail.entry.label or "data", s)  # "a ledger service consumes them"
         mine = [f for f in self.flows if f.sentence == s.index]
         if mine:
-            self.prev_target = mine[-1].target
+            self.prev_target, self.prev_sentence = mine[-1].target, s.index
         started = [f for f in self.flows if f.sentence == s.index and f.source in self.drafts]
         starters = [f.source for f in started if self.drafts[f.source].type in CONTEXT_TYPES]
         if starters:
