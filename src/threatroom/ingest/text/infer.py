@@ -154,11 +154,24 @@ def complete(res: Resolver, link: Linker, kb: KnowledgeBase, sentences: list[Sen
             link.flows.remove(f)
             link.add(src.id, client.id, f.label, sentences[f.sentence])
     for a in actors:
+        # "Doctors log in to an admin dashboard": that person uses that web application, in a browser.
+        own = _sentence_app(a, drafts)
+        if own is not None and not any(f.source == a.id for f in link.flows) and client is not None and client.type != ComponentType.BROWSER:
+            browser = first((ComponentType.BROWSER,)) or res.new(
+                "Browser", ComponentType.BROWSER, generic=True, inferred_reason=f"{a.name} uses {own.name}, a web application, through a browser"
+            )
+            browser.zone_hint = ZoneKind.INTERNET.value
+            link.add(a.id, browser.id, "uses", s0, reason=f"{a.name} uses {own.name} in a browser")
+            link.add(browser.id, own.id, "requests", s0, reason=f"{a.name} works in {own.name}")
+            continue
         if not any(f.source == a.id for f in link.flows):
             target = client if (client is not None and a.zone_hint is None) else (_entry(drafts, link) or client)
             if target is not None:
                 link.add(a.id, target.id, "uses", s0, reason=f"{a.name} reaches the system through {target.name}")
-    if client is not None and not any(f.source == client.id for f in link.flows):
+    reaches_system = any(
+        f.source == client.id and drafts[f.target].type in ENTRY_ORDER + BACKENDS for f in link.flows
+    ) if client is not None else True
+    if client is not None and not reaches_system:
         entry = _entry(drafts, link)
         if entry is not None:
             link.add(client.id, entry.id, "requests", s0, reason=f"{entry.name} is the first component a client reaches")
@@ -200,14 +213,24 @@ def complete(res: Resolver, link: Linker, kb: KnowledgeBase, sentences: list[Sen
     return assumptions
 
 
-def _entry(drafts: dict[str, Draft], link: Linker) -> Draft | None:
-    """The first component a client reaches: the outermost front door nobody else calls."""
-    called = {f.target for f in link.flows if drafts[f.source].type not in CLIENTS and drafts[f.source].type != ComponentType.USER}
-    for t in ENTRY_ORDER:
-        pool = sorted((d for d in drafts.values() if d.type == t), key=lambda d: (d.id in called, d.order))
-        if pool:
-            return pool[0]
+def _sentence_app(actor: Draft, drafts: dict[str, Draft]) -> Draft | None:
+    """A web application named in the same sentence as this person, if any."""
+    spans = {e.start for e in actor.evidence}
+    sentences = {actor.last_sentence} if spans else set()
+    for d in sorted(drafts.values(), key=lambda d: d.order):
+        if d.type == ComponentType.WEB_APPLICATION and d.last_sentence in sentences and d is not actor:
+            return d
     return None
+
+
+def _entry(drafts: dict[str, Draft], link: Linker) -> Draft | None:
+    """The first component a client reaches: the outermost front door nobody else calls,
+    public parts before staff-only ones (an admin console is not the front door)."""
+    called = {f.target for f in link.flows if drafts[f.source].type not in CLIENTS and drafts[f.source].type != ComponentType.USER}
+    pool = [d for d in drafts.values() if d.type in ENTRY_ORDER]
+    if not pool:
+        return None
+    return min(pool, key=lambda d: (bool(d.nouns & STAFF_ONLY), d.id in called, ENTRY_ORDER.index(d.type), d.order))
 
 
 def _zones(res: Resolver, kb: KnowledgeBase, hits: list[Hit], assumptions: list[str]) -> None:
@@ -225,6 +248,8 @@ def _zones(res: Resolver, kb: KnowledgeBase, hits: list[Hit], assumptions: list[
         elif tech is not None and tech.provider in PROVIDERS:
             d.zone_hint = tech.provider
             providers[tech.provider] = PROVIDERS[tech.provider]
+        elif tech is not None and d.type in HOSTING_TYPES and ("paas" in tech.tags or "saas" in tech.tags):
+            d.zone_hint = "platform"  # Vercel, Heroku: our code on someone else's platform
         elif tech is not None and ("saas" in tech.tags or "llm-provider" in tech.tags):
             d.zone_hint = ZoneKind.THIRD_PARTY.value  # run by another company
         elif tech is None and d.type in OUTSIDE_TYPES and d.generic:
@@ -248,6 +273,7 @@ ZONE_INFO = {
     "third_party": ("Third-party services", ZoneKind.THIRD_PARTY, "services run by other companies"),
     "on_premises": ("On-premises network", ZoneKind.ON_PREMISES, "the text places these components on premises"),
     "app": ("Application environment", ZoneKind.PRIVATE, "where the system's own servers run; the text does not say where"),
+    "platform": ("Hosting platform", ZoneKind.CLOUD, "the system's code runs on a hosting provider's platform"),
     "aws": ("AWS account", ZoneKind.CLOUD, "the components are AWS services"),
     "azure": ("Azure subscription", ZoneKind.CLOUD, "the components are Azure services"),
     "gcp": ("Google Cloud project", ZoneKind.CLOUD, "the components are Google Cloud services"),

@@ -194,7 +194,7 @@ def find_components(text: str, lex: Lexicon, sents: list[Sentence], taken: list[
         chosen.append(m)
     out: list[Mention] = []
     for m in sorted(chosen, key=lambda m: m.start):
-        glued = next((t for t in taken if t.start <= m.start <= t.end + 2 and m.sentence == t.sentence), None)
+        glued = next((t for t in taken if t.end <= m.start <= t.end + 2 and m.sentence == t.sentence), None)
         if glued is not None and m.kind == "component":
             glued.entry = glued.entry or m.entry  # "a MySQL database": the generic word describes the tech
             continue

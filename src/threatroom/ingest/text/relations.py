@@ -83,17 +83,20 @@ class Linker:
         inside = [
             h
             for h in hits
-            if h.entry.kind in kinds and lo <= h.start <= hi and (h.end <= hi or h.entry.kind == "hosting" or h.start == hi)
+            if h.entry.kind in kinds
+            and (lo <= h.start <= hi or (h.entry.kind == "hosting" and lo < h.end <= hi))  # "a REST API on Cloud Run"
+            and (h.end <= hi or h.entry.kind == "hosting" or h.start == hi)
         ]
         specific = [h for h in inside if not h.entry.id.startswith("rel.call")]
         pool = specific or inside
-        return max(pool, key=lambda h: (h.end - h.start, h.start)) if pool else None
+        # The verb closest to the second component governs it ("consumes them and writes balances to X").
+        return max(pool, key=lambda h: (h.end, h.end - h.start)) if pool else None
 
     def link_sentence(self, s: Sentence, mentions: list[Mention], hits: list[Hit]) -> None:
         slots: list[Mention] = []
         for m in mentions:
-            if m.component is None or m.kind == "tech" and self._is_facet(m):
-                continue
+            if m.component is None:
+                continue  # a facet stands for its host: "PayPal calls our webhook endpoint"
             if slots and slots[-1].component == m.component:
                 slots[-1] = Mention(slots[-1].start, m.end, slots[-1].text, m.sentence, slots[-1].kind, component=m.component)
                 continue
@@ -105,6 +108,7 @@ class Linker:
         last: FlowDraft | None = None
         last_rel: Hit | None = None
         carried: Hit | None = None
+        partners: list[str] = []  # "the Android app and the iOS app call ...": earlier subjects of the same verb
         lead = self._relation(hits, s.start, slots[0].start)
         lead_host = self._relation(hits, s.start, slots[0].start, ("hosting",))
         implicit: list[FlowDraft] = []  # flows whose source the sentence did not name
@@ -115,6 +119,10 @@ class Linker:
             last_rel = lead
             if last is not None:
                 implicit.append(last)
+        for h in hits:  # "a ledger service consumes them and ...": they are what the last sentence sent
+            if h.entry.direction == "reverse" and h.start >= slots[0].end and self.prev_target and self.prev_sentence == s.index - 1:
+                if _PRONOUN.match(self.text[h.end : h.end + 20]) and h.start - slots[0].end < 4:
+                    self.add(self.prev_target, slots[0].component or "", h.entry.label or "data", s)
         for a, b in zip(slots, slots[1:]):
             ca, cb = a.component or "", b.component or ""
             between = self.text[a.end : b.start]
@@ -128,8 +136,8 @@ class Linker:
                     last = served
                 continue
             rel = self._relation(hits, a.end, b.start)
-            if _RELATIVE_AFTER.match(between):
-                clause = ca
+            if _RELATIVE_AFTER.match(between) and self.drafts[ca].type not in HOSTING_TYPES:
+                clause = ca  # "X, which ...": X acts (a platform named last does not: "an API on Cloud Run that stores")
             src = clause if self.drafts[ca].type in HOSTING_TYPES and ca != clause else ca
             before_verb = self.text[a.end : rel.start] if rel is not None else ""
             if rel is not None and _NEW_PREDICATE.search(before_verb) and not _RELATIVE.search(before_verb):
@@ -146,6 +154,9 @@ class Linker:
                 continue  # "from the browser straight to S3": the browser is the source of the next pair
             if carried is not None and rel is None and _TO_AFTER.match(between):
                 rel, carried = carried, None
+            if rel is None and last is None and ca != cb and _COORD_SUBJECTS.match(between):
+                partners.append(ca)
+                continue
             if rel is not None:
                 if _VIA.match(between) and last is not None and last.target == ca:
                     # "synced back to DynamoDB using AppSync": AppSync sits on the way.
@@ -154,6 +165,10 @@ class Linker:
                     last = self.add(cb, ca, last.label, s)
                     continue
                 pair = (src, cb) if rel.entry.direction == "forward" else (cb, src if self.drafts[ca].type in HOSTING_TYPES else ca)
+                if rel.entry.direction == "forward":
+                    for p in partners:
+                        self.add(p, cb, rel.entry.label or "data", s)
+                partners = []
                 if self.drafts[pair[1]].type == ComponentType.USER and rel.entry.id not in TO_PEOPLE:
                     continue  # "the app uses ... to handle user authentication" is no flow to a person
                 last, last_rel = self.add(*pair, rel.entry.label or "data", s), rel
@@ -196,10 +211,6 @@ class Linker:
             p.runs_on = guest
         return None
 
-    def _is_facet(self, m: Mention) -> bool:
-        d = self.drafts.get(m.component or "")
-        return d is not None and m.tech_id is not None and d.technology != m.tech_id
-
 
 _AGENT = re.compile(r"\bby\s+(?:an?\s+|the\s+|our\s+|its\s+)?$", re.I)
 PIPELINE_TYPES = frozenset(
@@ -207,6 +218,7 @@ PIPELINE_TYPES = frozenset(
      ComponentType.BACKGROUND_WORKER, ComponentType.LOAD_BALANCER, ComponentType.CDN, ComponentType.REVERSE_PROXY}
 )
 _PRONOUN = re.compile(r"^\s*(?:them|it|these|those|the events|the messages)\b", re.I)
+_COORD_SUBJECTS = re.compile(r"^[\s,]*(?:[\w-]+\s+){0,2}?(?:and|or|as well as|,)\s+(?:the\s+|an?\s+|our\s+)?(?:[\w-]+\s*){0,2}$", re.I)
 _RELATIVE_AFTER = re.compile(r"^[\s,]*(?:which|that|who)\b", re.I)
 _RELATIVE = re.compile(r"\b(?:that|which|who|where)\b", re.I)
 _NEW_PREDICATE = re.compile(r"\band\s+(?:also\s+|then\s+)?$", re.I)

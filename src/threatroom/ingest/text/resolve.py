@@ -61,7 +61,7 @@ class Draft:
     exposed: bool | None = None  # internet-facing, when the text says so (or an assumption does)
 
     def cite(self, m: Mention) -> None:
-        if m.kind == "component" and m.entry is not None:
+        if m.entry is not None and m.entry.kind == "component":  # also "a Spring Boot API": 'API' names it
             self.nouns.add(m.entry.id)
         if not any(e.start == m.start for e in self.evidence):
             self.evidence.append(Evidence(kind="text", start=m.start, end=m.end, quote=m.text))
