@@ -63,6 +63,8 @@ class _Words(dict):  # type: ignore[type-arg]
         tech = self.get("tech")
         if tech:  # "{name} ({tech})" in a rule, when the name already carries the technology
             text = text.replace(f"({tech}) ({tech})", f"({tech})").replace(f"{tech} ({tech})", tech)
+            for glue in (" ", " of ", " in ", " on ", " for "):  # "Grafana of Grafana" when name and technology agree
+                text = text.replace(f"{tech}{glue}{tech}", tech)
         return text
 
 

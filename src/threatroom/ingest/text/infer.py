@@ -197,7 +197,8 @@ def complete(res: Resolver, link: Linker, kb: KnowledgeBase, sentences: list[Sen
             src = client or actors[0]
             reason = f"the text names {d.name} but not who uses it; assumed {src.name}"
         else:
-            src = backend if backend is not None and backend is not d else (client or actors[0])
+            pipe = first((ComponentType.SERVERLESS_FUNCTION, ComponentType.MESSAGE_QUEUE, ComponentType.API_GATEWAY))
+            src = backend if backend is not None and backend is not d else (pipe if pipe is not None and pipe is not d else (client or actors[0]))
             reason = f"the text names {d.name} but not what talks to it; assumed {src.name}"
         if src is d:
             continue
