@@ -146,7 +146,7 @@ def _load(dirs: list[Path]) -> KnowledgeBase:
                         loc = ".".join(str(p) for p in err["loc"])
                         problems.append(KnowledgeProblem(entry.file, entry.line, entry.entry_id, f"{loc}: {err['msg']}" if loc else err["msg"]))
                     continue
-                key = getattr(obj, "id", None) or getattr(obj, "cause")
+                key = getattr(obj, "id", None) or obj.cause  # type: ignore[union-attr]
                 seen = found[section].get(key)
                 if seen is not None:
                     problems.append(KnowledgeProblem(entry.file, entry.line, key, f"duplicate {SINGULAR[section]} id (first defined at {seen[1].file}:{seen[1].line})"))

@@ -44,7 +44,7 @@ def _holds(rule: ImpactRule, t: Threat, cf) -> bool:
 
 
 def analyze(ctx: TurnContext) -> Analysis:
-    r, kb = ctx.result, ctx.kb
+    r = ctx.result
     cfg = roles_config().business
     facts = component_facts(ctx)
     # Critical assets: where the most sensitive data sits, exposed ones first.
