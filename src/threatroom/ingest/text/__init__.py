@@ -28,6 +28,7 @@ from .relations import Linker
 from .resolve import Resolver, slug
 
 MAX_TEXT_BYTES = 200 * 1024
+_IT = re.compile(r"^\s*(?:It|This (?:service|app|application|API|system|backend|component))\b")
 
 
 def decode_text(raw: bytes, source: str) -> str:
@@ -61,10 +62,14 @@ def extract(text: str, kb: KnowledgeBase, source: str = "<text>") -> SystemModel
     hits = find_words(text, lex, sents)
     mentions = sorted(techs + comps, key=lambda m: m.start)
     res = Resolver(kb)
-    link = Linker(text, res.drafts)
+    link = Linker(text, res.drafts, kb=kb)
+    previous: list[Mention] = []
     for s in sents:
         here = [m for m in mentions if m.sentence == s.index]
+        starts_with_it = bool(_IT.match(text[s.start : s.end]))
+        res.it_refers = res.drafts.get(previous[0].component or "") if starts_with_it and previous else None
         res.resolve_sentence(here)
+        previous = [m for m in here if m.component] or previous
     for s in sents:
         link.link_sentence(s, [m for m in mentions if m.sentence == s.index], [h for h in hits if h.sentence == s.index])
     apply_words(res, link, mentions, hits)

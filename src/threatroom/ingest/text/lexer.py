@@ -162,7 +162,9 @@ def find_technologies(text: str, lex: Lexicon, sents: list[Sentence]) -> list[Me
         for j, tech_id, generic in reversed(ends):  # longest acceptable name wins
             s, e = tokens[i][0], tokens[j][1]
             capital = any(ch.isupper() for ch in text[s:e])
-            if (generic or (j == i and tokens[i][2] in lex.ambiguous)) and not capital:
+            word = tokens[i][2]
+            plain = j == i and (word in lex.ambiguous or word.rstrip("s") in lex.ambiguous)
+            if (generic or plain) and not capital:
                 continue
             chosen = (j, tech_id)
             break

@@ -58,8 +58,10 @@ class Linker:
     drafts: dict[str, Draft]
     flows: list[FlowDraft] = field(default_factory=list)
     context: str | None = None
+    kb: object | None = None
     prev_target: str | None = None
     prev_sentence: int = -1  # the sentence prev_target was reached in
+    prev_clients: list[str] = field(default_factory=list)  # what "both" refers to
 
     def add(self, src: str, dst: str, label: str, s: Sentence, reason: str | None = None) -> FlowDraft | None:
         if self.drafts[src].type == ComponentType.DNS:
@@ -114,7 +116,12 @@ class Linker:
         implicit: list[FlowDraft] = []  # flows whose source the sentence did not name
         chained = self.prev_target and self.prev_sentence == s.index - 1 and self.drafts[self.prev_target].type in PIPELINE_TYPES
         origin = self.prev_target if chained else self.context  # "... to Kinesis. There a Lambda ..." continues the chain
-        if lead is not None and origin and not lead_host:
+        both = _BOTH.match(self.text[s.start : s.end])
+        if lead is not None and both and self.prev_clients:
+            for src in self.prev_clients:  # "Both (clients) talk to a GraphQL API": each one does
+                last = self.add(src, slots[0].component or "", lead.entry.label or "data", s) or last
+            last_rel = lead
+        elif lead is not None and origin and not lead_host:
             last = self.add(origin, slots[0].component or "", lead.entry.label or "data", s)
             last_rel = lead
             if last is not None:
@@ -129,6 +136,9 @@ class Linker:
             host = self._relation(hits, a.end, b.start, ("hosting",))
             if host is not None and host.entry.direction == "forward" and host.end > b.start:
                 host = None  # "X hosted on" must end before the platform's name
+            if host is None and _ON_PLATFORM.match(between) and self._platform(cb) and not self._platform(ca):
+                self._host(ca, cb, s)  # "WordPress on Lightsail", "Jenkins on vSphere", "microservices on AKS"
+                continue
             if host is not None:
                 guest, platform = (ca, cb) if host.entry.direction == "forward" else (cb, ca)
                 served = self._host(guest, platform, s)
@@ -165,6 +175,10 @@ class Linker:
                     last = self.add(cb, ca, last.label, s)
                     continue
                 pair = (src, cb) if rel.entry.direction == "forward" else (cb, src if self.drafts[ca].type in HOSTING_TYPES else ca)
+                if rel.entry.id == "rel.read" and self.drafts[pair[1]].type == ComponentType.MESSAGE_QUEUE:
+                    pair = (pair[1], pair[0])  # messages flow from the queue to whoever reads it
+                if _PASSIVE_CLAUSE.search(before_verb) and origin:
+                    pair = (origin, cb)  # "..., and refunds are sent over IBM MQ": the system sends them
                 if rel.entry.direction == "forward":
                     for p in partners:
                         self.add(p, cb, rel.entry.label or "data", s)
@@ -172,6 +186,8 @@ class Linker:
                 if self.drafts[pair[1]].type == ComponentType.USER and rel.entry.id not in TO_PEOPLE:
                     continue  # "the app uses ... to handle user authentication" is no flow to a person
                 last, last_rel = self.add(*pair, rel.entry.label or "data", s), rel
+            elif last is not None and last_rel is not None and last_rel.entry.id in ("rel.route", "rel.behind") and _THEN.match(between):
+                last = self.add(ca, cb, last_rel.entry.label or "data", s)  # "through Cloudflare and then Envoy"
             elif last is not None and last_rel is not None and _TO.match(between):
                 last = self.add(ca, cb, last_rel.entry.label or "data", s)
             elif last is not None and _COORD.match(_strip_generic(between)):
@@ -183,6 +199,9 @@ class Linker:
         tail = self._relation(hits, slots[-1].end, s.end)
         if tail is not None and tail.entry.direction == "reverse" and self.prev_target and _PRONOUN.search(self.text[tail.end : s.end]):
             self.add(self.prev_target, slots[-1].component or "", tail.entry.label or "data", s)  # "a ledger service consumes them"
+        clients = [m.component for m in slots if self.drafts[m.component or ""].type in CONTEXT_TYPES]
+        if len(set(clients)) >= 2:
+            self.prev_clients = list(dict.fromkeys(c for c in clients if c))
         mine = [f for f in self.flows if f.sentence == s.index]
         if mine:
             self.prev_target, self.prev_sentence = mine[-1].target, s.index
@@ -196,10 +215,16 @@ class Linker:
                 self.context = m.component
                 break
 
+    def _platform(self, cid: str) -> bool:
+        """A host, a container platform, or a platform-as-a-service product (App Service, Heroku)."""
+        d = self.drafts[cid]
+        tech = self.kb.technologies.get(d.technology or "") if self.kb else None
+        return d.type in HOSTING_TYPES or (tech is not None and "paas" in tech.tags and d.type != ComponentType.SERVERLESS_FUNCTION)
+
     def _host(self, guest: str, platform: str, s: Sentence) -> FlowDraft | None:
         """'X runs on Y': Y hosts X, or (for storage and CDNs) serves X's files."""
         g, p = self.drafts[guest], self.drafts[platform]
-        if p.type in HOSTING_TYPES:
+        if p.type in HOSTING_TYPES or self._platform(platform):
             if g.runs_on is None and g.type not in HOSTING_TYPES:
                 g.runs_on = platform
             return None
@@ -220,6 +245,10 @@ PIPELINE_TYPES = frozenset(
 _PRONOUN = re.compile(r"^\s*(?:them|it|these|those|the events|the messages)\b", re.I)
 _COORD_SUBJECTS = re.compile(r"^[\s,]*(?:[\w-]+\s+){0,2}?(?:and|or|as well as|,)\s+(?:the\s+|an?\s+|our\s+)?(?:[\w-]+\s*){0,2}$", re.I)
 _RELATIVE_AFTER = re.compile(r"^[\s,]*(?:which|that|who)\b", re.I)
+_ON_PLATFORM = re.compile(r"^\s*(?:[\w-]+\s+){0,3}?(?:is\s+|are\s+)?(?:hosted\s+|running\s+|deployed\s+|installed\s+)?(?:on|in|inside|within)\s+(?:the\s+|an?\s+|our\s+|its\s+|their\s+)?(?:[\w-]+\s+){0,1}$", re.I)
+_THEN = re.compile(r"^[\s,]*(?:and\s+)?then\s+(?:the\s+|an?\s+)?$", re.I)
+_PASSIVE_CLAUSE = re.compile(r",?\s+and\s+(?:[\w-]+\s+){0,3}(?:is|are|was|were)\s*$", re.I)
+_BOTH = re.compile(r"^\s*(?:Both|They|The two|Both of them)\b(?:\s+(?:apps|clients|applications|services|frontends|front ends))?", re.I)
 _RELATIVE = re.compile(r"\b(?:that|which|who|where)\b", re.I)
 _NEW_PREDICATE = re.compile(r"\band\s+(?:also\s+|then\s+)?$", re.I)
 _FROM = re.compile(r"\bfrom\s+(?:the\s+|an?\s+|their\s+|its\s+|our\s+)?$", re.I)

@@ -78,6 +78,7 @@ class Resolver:
     kb: KnowledgeBase
     drafts: dict[str, Draft] = field(default_factory=dict)
     by_tech: dict[str, str] = field(default_factory=dict)
+    it_refers: Draft | None = None  # what "It ..." at the start of the sentence refers to
 
     def new(self, name: str, ctype: ComponentType, *, generic: bool, inferred_reason: str | None = None) -> Draft:
         base = slug(name)
@@ -119,8 +120,15 @@ class Resolver:
                 glued.cite(m)
                 m.component = glued.id
                 continue
+            narrower = self._narrower(m.tech_id or "")
             if m.tech_id in self.by_tech:
                 d = self.drafts[self.by_tech[m.tech_id or ""]]
+            elif narrower is not None:
+                d = narrower  # "Amazon OpenSearch Service ... OpenSearch": the same component
+            elif self.it_refers is not None and tech.type in COMPATIBLE.get(self.it_refers.type, frozenset({self.it_refers.type})) and self.it_refers.technology is None and m is techs[0]:
+                d = self.it_refers  # "The care service ... It is a NestJS service."
+                d.technology = m.tech_id
+                self.by_tech[m.tech_id or ""] = d.id
             else:
                 d = self._generic_for(tech.type, generics, claimed, m)
                 if d is None:
@@ -165,6 +173,13 @@ class Resolver:
         """'The API' is whatever was called 'API' before."""
         pool = [d for d in self.drafts.values() if m.entry is not None and m.entry.id in d.nouns]
         return max(pool, key=lambda d: (d.last_sentence, d.order)) if pool else None
+
+    def _narrower(self, tech_id: str) -> Draft | None:
+        """An existing component whose technology is a kind of this one."""
+        for d in self.drafts.values():
+            if d.technology and d.technology != tech_id and tech_id in self.kb.lineage(d.technology):
+                return d
+        return None
 
     def _glued(self, prev: Mention | None, m: Mention, ctype: ComponentType) -> Draft | None:
         if prev is None or prev.component is None or m.start - prev.end > 2 or m.sentence != prev.sentence:
