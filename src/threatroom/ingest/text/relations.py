@@ -34,6 +34,7 @@ CONTEXT_TYPES = frozenset(
     {ComponentType.BROWSER, ComponentType.MOBILE_APP, ComponentType.DESKTOP_APP, ComponentType.DEVICE,
      ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE}
 )
+CLIENT_LIKE = frozenset({ComponentType.BROWSER, ComponentType.MOBILE_APP, ComponentType.DESKTOP_APP, ComponentType.WEB_APPLICATION})
 TO_PEOPLE = frozenset({"rel.notify-users", "rel.send"})
 HOSTING_TYPES = frozenset({ComponentType.HOST, ComponentType.CONTAINER_PLATFORM})
 _COORD = re.compile(r"^(?:[\s,;:()+&/]|and|or|as well as|plus|also|the|an?|its|their|for|like|such as|both|either|then|with)*$", re.I)
@@ -146,9 +147,9 @@ class Linker:
                     last = served
                 continue
             rel = self._relation(hits, a.end, b.start)
-            if _RELATIVE_AFTER.match(between) and self.drafts[ca].type not in HOSTING_TYPES:
+            if _RELATIVE_AFTER.match(between) and not self._platform(ca):
                 clause = ca  # "X, which ...": X acts (a platform named last does not: "an API on Cloud Run that stores")
-            src = clause if self.drafts[ca].type in HOSTING_TYPES and ca != clause else ca
+            src = clause if self._platform(ca) and ca != clause else ca
             before_verb = self.text[a.end : rel.start] if rel is not None else ""
             if rel is not None and _NEW_PREDICATE.search(before_verb) and not _RELATIVE.search(before_verb):
                 src = clause  # "X is on S3 and calls the API": the subject calls
@@ -190,6 +191,8 @@ class Linker:
                 last = self.add(ca, cb, last_rel.entry.label or "data", s)  # "through Cloudflare and then Envoy"
             elif last is not None and last_rel is not None and _TO.match(between):
                 last = self.add(ca, cb, last_rel.entry.label or "data", s)
+            elif last is not None and self._consumes_them(hits, b, s) and last.target != cb:
+                last = self.add(last.target, cb, "consumes", s) or last  # "queues jobs in RabbitMQ, and a worker consumes them"
             elif last is not None and _COORD.match(_strip_generic(between)):
                 if last.source != cb:
                     before = last
@@ -199,9 +202,9 @@ class Linker:
         tail = self._relation(hits, slots[-1].end, s.end)
         if tail is not None and tail.entry.direction == "reverse" and self.prev_target and _PRONOUN.search(self.text[tail.end : s.end]):
             self.add(self.prev_target, slots[-1].component or "", tail.entry.label or "data", s)  # "a ledger service consumes them"
-        clients = [m.component for m in slots if self.drafts[m.component or ""].type in CONTEXT_TYPES]
-        if len(set(clients)) >= 2:
-            self.prev_clients = list(dict.fromkeys(c for c in clients if c))
+        for m in slots:  # remember the clients mentioned lately, for "Both clients talk to ..."
+            if self.drafts[m.component or ""].type in CLIENT_LIKE and m.component not in self.prev_clients:
+                self.prev_clients = (self.prev_clients + [m.component or ""])[-2:]
         mine = [f for f in self.flows if f.sentence == s.index]
         if mine:
             self.prev_target, self.prev_sentence = mine[-1].target, s.index
@@ -214,6 +217,10 @@ class Linker:
             if self.drafts[m.component or ""].type in CONTEXT_TYPES:
                 self.context = m.component
                 break
+
+    def _consumes_them(self, hits: list[Hit], b: Mention, s: Sentence) -> bool:
+        after = [h for h in hits if h.entry.kind == "relation" and h.entry.direction == "reverse" and 0 <= h.start - b.end < 4]
+        return bool(after) and bool(_PRONOUN.match(self.text[after[0].end : s.end]))
 
     def _platform(self, cid: str) -> bool:
         """A host, a container platform, or a platform-as-a-service product (App Service, Heroku)."""
