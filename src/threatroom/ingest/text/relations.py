@@ -101,8 +101,7 @@ class Linker:
             if m.component is None:
                 continue  # a facet stands for its host: "PayPal calls our webhook endpoint"
             if slots and slots[-1].component == m.component:
-                slots[-1] = Mention(slots[-1].start, m.end, slots[-1].text, m.sentence, slots[-1].kind, component=m.component)
-                continue
+                continue  # the same component again: the verbs around its first mention still count
             slots.append(m)
         if not slots:
             return
@@ -193,7 +192,7 @@ class Linker:
                 last = self.add(ca, cb, last_rel.entry.label or "data", s)
             elif last is not None and self._consumes_them(hits, b, s) and last.target != cb:
                 last = self.add(last.target, cb, "consumes", s) or last  # "queues jobs in RabbitMQ, and a worker consumes them"
-            elif last is not None and _COORD.match(_strip_generic(between)):
+            elif last is not None and (_COORD.match(_strip_generic(between)) or _COORD_LIST.match(between)):
                 if last.source != cb:
                     before = last
                     last = self.add(last.source, cb, last.label, s) or last
@@ -256,6 +255,8 @@ _ON_PLATFORM = re.compile(r"^\s*(?:[\w-]+\s+){0,3}?(?:is\s+|are\s+)?(?:hosted\s+
 _THEN = re.compile(r"^[\s,]*(?:and\s+)?then\s+(?:the\s+|an?\s+)?$", re.I)
 _PASSIVE_CLAUSE = re.compile(r",?\s+and\s+(?:[\w-]+\s+){0,3}(?:is|are|was|were)\s*$", re.I)
 _BOTH = re.compile(r"^\s*(?:Both|They|The two|Both of them)\b(?:\s+(?:apps|clients|applications|services|frontends|front ends))?", re.I)
+# "... in MySQL, sessions in Redis": a list that repeats the verb for each item
+_COORD_LIST = re.compile(r"^\s*,\s*(?:and\s+)?(?:[\w-]+\s+){1,3}(?:in|on|into|to|at)\s+(?:the\s+|an?\s+)?$", re.I)
 _RELATIVE = re.compile(r"\b(?:that|which|who|where)\b", re.I)
 _NEW_PREDICATE = re.compile(r"\band\s+(?:also\s+|then\s+)?$", re.I)
 _FROM = re.compile(r"\bfrom\s+(?:the\s+|an?\s+|their\s+|its\s+|our\s+)?$", re.I)
