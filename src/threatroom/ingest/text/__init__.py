@@ -60,6 +60,9 @@ def extract(text: str, kb: KnowledgeBase, source: str = "<text>") -> SystemModel
     techs = find_technologies(text, lex, sents)
     comps = find_components(text, lex, sents, techs)
     hits = find_words(text, lex, sents)
+    if sents and len(text[sents[0].start : sents[0].end].split()) <= 6 and not any(h.sentence == 0 and h.entry.kind == "relation" for h in hits):
+        # "Video-on-demand service." opening a description is its title, not a component
+        comps = [m for m in comps if not (m.sentence == 0 and m.entry is not None and m.entry.named)]
     mentions = sorted(techs + comps, key=lambda m: m.start)
     res = Resolver(kb)
     link = Linker(text, res.drafts, kb=kb)

@@ -63,6 +63,9 @@ class Linker:
     prev_target: str | None = None
     prev_sentence: int = -1  # the sentence prev_target was reached in
     prev_clients: list[str] = field(default_factory=list)  # what "both" refers to
+    prev_subject: str | None = None  # what "It ..." refers to
+    last_guest: str | None = None  # the last component given a host
+    backend: str | None = None  # the latest server-side component mentioned
 
     def add(self, src: str, dst: str, label: str, s: Sentence, reason: str | None = None) -> FlowDraft | None:
         if self.drafts[src].type == ComponentType.DNS:
@@ -105,17 +108,24 @@ class Linker:
             slots.append(m)
         if not slots:
             return
+        lead = self._relation(hits, s.start, slots[0].start)
+        lead_host = self._relation(hits, s.start, slots[0].start, ("hosting",))
         subject = slots[0].component or ""
         clause = subject  # who acts in the current clause: "X, which ..." makes X the actor
         last: FlowDraft | None = None
         last_rel: Hit | None = None
         carried: Hit | None = None
         partners: list[str] = []  # "the Android app and the iOS app call ...": earlier subjects of the same verb
-        lead = self._relation(hits, s.start, slots[0].start)
-        lead_host = self._relation(hits, s.start, slots[0].start, ("hosting",))
         implicit: list[FlowDraft] = []  # flows whose source the sentence did not name
-        chained = self.prev_target and self.prev_sentence == s.index - 1 and self.drafts[self.prev_target].type in PIPELINE_TYPES
+        chained = bool(self.prev_target) and self.prev_sentence == s.index - 1 and (
+            self.drafts[self.prev_target or ""].type in CHAIN_TYPES
+            or (lead is not None and lead.entry.id == "rel.trigger" and self.drafts[self.prev_target or ""].type in STORE_TYPES)
+        )
         origin = self.prev_target if chained else self.context  # "... to Kinesis. There a Lambda ..." continues the chain
+        if lead is not None and lead.entry.id == "rel.store" and self.drafts[slots[0].component or ""].type in STORE_TYPES and self.backend:
+            origin = self.backend  # "Returns are stored in Oracle": the system's own code stores them
+        if _IT_START.match(self.text[s.start : s.end]) and self.prev_subject:
+            origin = self.prev_subject  # "It authenticates ... and stores ...": the thing the last sentence was about
         both = _BOTH.match(self.text[s.start : s.end])
         if lead is not None and both and self.prev_clients:
             for src in self.prev_clients:  # "Both (clients) talk to a GraphQL API": each one does
@@ -146,8 +156,9 @@ class Linker:
                     last = served
                 continue
             rel = self._relation(hits, a.end, b.start)
-            if _RELATIVE_AFTER.match(between) and not self._platform(ca):
-                clause = ca  # "X, which ...": X acts (a platform named last does not: "an API on Cloud Run that stores")
+            if _RELATIVE_AFTER.match(between):
+                # "X, which ...": X acts; a platform named last hands the clause to what it hosts
+                clause = ca if not self._platform(ca) else (self.last_guest or clause)
             src = clause if self._platform(ca) and ca != clause else ca
             before_verb = self.text[a.end : rel.start] if rel is not None else ""
             if rel is not None and _NEW_PREDICATE.search(before_verb) and not _RELATIVE.search(before_verb):
@@ -164,6 +175,9 @@ class Linker:
                 continue  # "from the browser straight to S3": the browser is the source of the next pair
             if carried is not None and rel is None and _TO_AFTER.match(between):
                 rel, carried = carried, None
+            if rel is None and self._in_front(hits, b, s) and clause != cb:
+                last = self.add(cb, clause, "routes requests", s) or last  # "with Apache in front of it"
+                continue
             if rel is None and last is None and ca != cb and _COORD_SUBJECTS.match(between):
                 partners.append(ca)
                 continue
@@ -201,6 +215,12 @@ class Linker:
         tail = self._relation(hits, slots[-1].end, s.end)
         if tail is not None and tail.entry.direction == "reverse" and self.prev_target and _PRONOUN.search(self.text[tail.end : s.end]):
             self.add(self.prev_target, slots[-1].component or "", tail.entry.label or "data", s)  # "a ledger service consumes them"
+        for m in slots:
+            if self.drafts[m.component or ""].type in BACKEND_TYPES:
+                self.backend = m.component
+        first_thing = next((m.component for m in slots if self.drafts[m.component or ""].type != ComponentType.USER), None)
+        if first_thing and not _IT_START.match(self.text[s.start : s.end]):
+            self.prev_subject = first_thing
         for m in slots:  # remember the clients mentioned lately, for "Both clients talk to ..."
             if self.drafts[m.component or ""].type in CLIENT_LIKE and m.component not in self.prev_clients:
                 self.prev_clients = (self.prev_clients + [m.component or ""])[-2:]
@@ -216,6 +236,10 @@ class Linker:
             if self.drafts[m.component or ""].type in CONTEXT_TYPES:
                 self.context = m.component
                 break
+
+    def _in_front(self, hits: list[Hit], b: Mention, s: Sentence) -> bool:
+        after = [h for h in hits if h.entry.kind == "relation" and self.text[h.start : h.end].lower().startswith("in front of") and 0 <= h.start - b.end < 4]
+        return bool(after) and bool(_PRONOUN.match(self.text[after[0].end : s.end]))
 
     def _consumes_them(self, hits: list[Hit], b: Mention, s: Sentence) -> bool:
         after = [h for h in hits if h.entry.kind == "relation" and h.entry.direction == "reverse" and 0 <= h.start - b.end < 4]
@@ -233,6 +257,7 @@ class Linker:
         if p.type in HOSTING_TYPES or self._platform(platform):
             if g.runs_on is None and g.type not in HOSTING_TYPES:
                 g.runs_on = platform
+            self.last_guest = guest
             return None
         if p.type in (ComponentType.OBJECT_STORAGE, ComponentType.CDN):
             return self.add(guest, platform, "loads static content", s)
@@ -257,6 +282,10 @@ _PASSIVE_CLAUSE = re.compile(r",?\s+and\s+(?:[\w-]+\s+){0,3}(?:is|are|was|were)\
 _BOTH = re.compile(r"^\s*(?:Both|They|The two|Both of them)\b(?:\s+(?:apps|clients|applications|services|frontends|front ends))?", re.I)
 # "... in MySQL, sessions in Redis": a list that repeats the verb for each item
 _COORD_LIST = re.compile(r"^\s*,\s*(?:and\s+)?(?:[\w-]+\s+){1,3}(?:in|on|into|to|at)\s+(?:the\s+|an?\s+)?$", re.I)
+_IT_START = re.compile(r"^\s*(?:It|This (?:service|app|application|API|system|backend))\b")
+BACKEND_TYPES = frozenset({ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE, ComponentType.BACKGROUND_WORKER})
+CHAIN_TYPES = frozenset({ComponentType.MESSAGE_QUEUE})
+STORE_TYPES = frozenset({ComponentType.OBJECT_STORAGE, ComponentType.NOSQL_DB, ComponentType.RELATIONAL_DB, ComponentType.FILE_STORAGE})
 _RELATIVE = re.compile(r"\b(?:that|which|who|where)\b", re.I)
 _NEW_PREDICATE = re.compile(r"\band\s+(?:also\s+|then\s+)?$", re.I)
 _FROM = re.compile(r"\bfrom\s+(?:the\s+|an?\s+|their\s+|its\s+|our\s+)?$", re.I)
