@@ -175,6 +175,14 @@ def complete(res: Resolver, link: Linker, kb: KnowledgeBase, sentences: list[Sen
         entry = _entry(drafts, link)
         if entry is not None:
             link.add(client.id, entry.id, "requests", s0, reason=f"{entry.name} is the first component a client reaches")
+    # A web application or API nothing calls is called by the clients, through the front door if there is one.
+    if client is not None:
+        door = _entry(drafts, link)
+        for d in sorted(drafts.values(), key=lambda d: d.order):
+            if d.type in (ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE) and d is not door and not d.nouns & STAFF_ONLY:
+                if not any(f.target == d.id for f in link.flows) and any(f.source == d.id for f in link.flows):
+                    src = door if door is not None and door.type in FRONT_DOOR - {ComponentType.CDN} else client
+                    link.add(src.id, d.id, "requests", s0, reason=f"nothing the text names calls {d.name}; assumed its clients do")
     # Edge components nobody reaches yet are reached by the client.
     if client is not None:
         for d in sorted(drafts.values(), key=lambda d: d.order):

@@ -110,12 +110,14 @@ class Linker:
             return
         lead = self._relation(hits, s.start, slots[0].start)
         lead_host = self._relation(hits, s.start, slots[0].start, ("hosting",))
-        subject = slots[0].component or ""
+        things = [m for m in slots if self.drafts[m.component or ""].type != ComponentType.USER]
+        subject = (things[0] if things else slots[0]).component or ""  # "Students use a Moodle app ...": the app
         clause = subject  # who acts in the current clause: "X, which ..." makes X the actor
         last: FlowDraft | None = None
         last_rel: Hit | None = None
         carried: Hit | None = None
-        partners: list[str] = []  # "the Android app and the iOS app call ...": earlier subjects of the same verb
+        partners: list[str] = []
+        attributive = False  # the last relation only described its subject ("backed by Redis")  # "the Android app and the iOS app call ...": earlier subjects of the same verb
         implicit: list[FlowDraft] = []  # flows whose source the sentence did not name
         chained = bool(self.prev_target) and self.prev_sentence == s.index - 1 and (
             self.drafts[self.prev_target or ""].type in CHAIN_TYPES
@@ -163,6 +165,9 @@ class Linker:
             before_verb = self.text[a.end : rel.start] if rel is not None else ""
             if rel is not None and _NEW_PREDICATE.search(before_verb) and not _RELATIVE.search(before_verb):
                 src = clause  # "X is on S3 and calls the API": the subject calls
+            if rel is not None and attributive and not _RELATIVE.search(before_verb):
+                src = clause  # "Sidekiq workers backed by Redis send emails": Sidekiq sends
+            attributive = False
             if _AGENT.search(between) and self.drafts[cb].type in ACTIVE_TYPES and implicit:
                 for f in implicit:  # "... are ingested from Confluence by a worker": the worker does it
                     if f in self.flows:
@@ -189,6 +194,7 @@ class Linker:
                     last = self.add(cb, ca, last.label, s)
                     continue
                 pair = (src, cb) if rel.entry.direction == "forward" else (cb, src if self.drafts[ca].type in HOSTING_TYPES else ca)
+                attributive = bool(_ATTRIBUTIVE.search(self.text[rel.start : rel.end]))
                 if rel.entry.id == "rel.read" and self.drafts[pair[1]].type == ComponentType.MESSAGE_QUEUE:
                     pair = (pair[1], pair[0])  # messages flow from the queue to whoever reads it
                 if _PASSIVE_CLAUSE.search(before_verb) and origin:
@@ -286,6 +292,7 @@ _IT_START = re.compile(r"^\s*(?:It|This (?:service|app|application|API|system|ba
 BACKEND_TYPES = frozenset({ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE, ComponentType.BACKGROUND_WORKER})
 CHAIN_TYPES = frozenset({ComponentType.MESSAGE_QUEUE})
 STORE_TYPES = frozenset({ComponentType.OBJECT_STORAGE, ComponentType.NOSQL_DB, ComponentType.RELATIONAL_DB, ComponentType.FILE_STORAGE})
+_ATTRIBUTIVE = re.compile(r"backed by|built (?:on|with)|powered by|using|based on", re.I)
 _RELATIVE = re.compile(r"\b(?:that|which|who|where)\b", re.I)
 _NEW_PREDICATE = re.compile(r"\band\s+(?:also\s+|then\s+)?$", re.I)
 _FROM = re.compile(r"\bfrom\s+(?:the\s+|an?\s+|their\s+|its\s+|our\s+)?$", re.I)
