@@ -151,6 +151,9 @@ class Linker:
             if host is None and _ON_PLATFORM.match(between) and self._platform(cb) and not self._platform(ca):
                 self._host(ca, cb, s)  # "WordPress on Lightsail", "Jenkins on vSphere", "microservices on AKS"
                 continue
+            if _ON_PLATFORM.match(between) and self.drafts[cb].type in FRONTS and self.drafts[ca].type in BACKEND_TYPES:
+                last = self.add(cb, ca, "routes requests", s) or last  # "a REST API on API Gateway": the gateway fronts it
+                continue
             if host is not None:
                 guest, platform = (ca, cb) if host.entry.direction == "forward" else (cb, ca)
                 served = self._host(guest, platform, s)
@@ -290,6 +293,7 @@ _BOTH = re.compile(r"^\s*(?:Both|They|The two|Both of them)\b(?:\s+(?:apps|clien
 _COORD_LIST = re.compile(r"^\s*,\s*(?:and\s+)?(?:[\w-]+\s+){1,3}(?:in|on|into|to|at)\s+(?:the\s+|an?\s+)?$", re.I)
 _IT_START = re.compile(r"^\s*(?:It|This (?:service|app|application|API|system|backend))\b")
 BACKEND_TYPES = frozenset({ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE, ComponentType.BACKGROUND_WORKER})
+FRONTS = frozenset({ComponentType.API_GATEWAY, ComponentType.LOAD_BALANCER, ComponentType.REVERSE_PROXY})
 CHAIN_TYPES = frozenset({ComponentType.MESSAGE_QUEUE})
 STORE_TYPES = frozenset({ComponentType.OBJECT_STORAGE, ComponentType.NOSQL_DB, ComponentType.RELATIONAL_DB, ComponentType.FILE_STORAGE})
 _ATTRIBUTIVE = re.compile(r"backed by|built (?:on|with)|powered by|using|based on", re.I)

@@ -22,7 +22,8 @@ from .lexer import Mention
 #: Types that stand in for one another when a generic word meets a named technology.
 COMPATIBLE: dict[ComponentType, frozenset[ComponentType]] = {
     ComponentType.WEB_APPLICATION: frozenset({ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE}),
-    ComponentType.API_SERVICE: frozenset({ComponentType.API_SERVICE, ComponentType.WEB_APPLICATION, ComponentType.API_GATEWAY}),
+    # A gateway fronts an API; "the ingestion API behind API Gateway" names two things.
+    ComponentType.API_SERVICE: frozenset({ComponentType.API_SERVICE, ComponentType.WEB_APPLICATION}),
     ComponentType.RELATIONAL_DB: frozenset({ComponentType.RELATIONAL_DB, ComponentType.NOSQL_DB, ComponentType.DATA_WAREHOUSE}),
     ComponentType.NOSQL_DB: frozenset({ComponentType.NOSQL_DB}),
     ComponentType.BROWSER: frozenset({ComponentType.BROWSER}),
