@@ -197,7 +197,7 @@ KNOWN_GAPS = frozenset(
 )
 
 # Floors for the share of checks that pass, per kind, over the whole corpus.
-FLOORS = {"technology": 0.98, "type": 0.9, "flow": 0.55, "data": 0.85, "auth": 0.8, "facet": 0.6, "runs_on": 0.75}
+FLOORS = {"technology": 0.98, "type": 0.93, "flow": 0.65, "data": 0.9, "auth": 0.9, "facet": 0.6, "runs_on": 0.8}
 KIND_OF = {"technologies": "technology", "types": "type", "flows": "flow", "data": "data", "auth": "auth",
            "facets": "facet", "runs_on": "runs_on"}
 
