@@ -23,7 +23,7 @@ from ...model.system import (
 )
 from ...model.vocabulary import ComponentType
 from .infer import ZONE_INFO, apply_words, complete, data_classes_in
-from .lexer import find_components, find_technologies, find_words, lexicon_for, sentences
+from .lexer import Mention, find_components, find_technologies, find_words, lexicon_for, sentences
 from .relations import Linker
 from .resolve import Resolver, slug
 

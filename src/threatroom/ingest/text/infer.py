@@ -9,39 +9,21 @@ from __future__ import annotations
 from ...knowledge.base import KnowledgeBase
 from ...model.vocabulary import ComponentType, DataClass, ZoneKind
 from .lexer import Hit, Mention, Sentence
-from .relations import ACTIVE_TYPES, HOSTING_TYPES, Linker
+from .groups import (
+    ACTIVE_TYPES,
+    BACKENDS,
+    CLIENTS,
+    EDGE_TYPES,
+    ENTRY_ORDER,
+    FRONT_DOOR,
+    HOSTING_TYPES,
+    OUTSIDE_TYPES,
+)
+from .relations import Linker
 from .resolve import Draft, Resolver
 
-CLIENTS = (ComponentType.BROWSER, ComponentType.MOBILE_APP, ComponentType.DESKTOP_APP, ComponentType.DEVICE)
-ENTRY_ORDER = (
-    ComponentType.CDN,
-    ComponentType.REVERSE_PROXY,
-    ComponentType.LOAD_BALANCER,
-    ComponentType.API_GATEWAY,
-    ComponentType.WEB_APPLICATION,
-    ComponentType.API_SERVICE,
-)
-#: What clients reach first; an unconnected one is assumed to be used by the client.
-EDGE_TYPES = frozenset(
-    {ComponentType.IDENTITY_PROVIDER, ComponentType.CDN, ComponentType.DNS, ComponentType.LOAD_BALANCER,
-     ComponentType.API_GATEWAY, ComponentType.REVERSE_PROXY}
-)
 #: Generic parts meant for staff, whose exposure a threat model must not assume away.
 STAFF_ONLY = frozenset({"generic.admin-console", "generic.internal-dashboard"})
-FRONT_DOOR = frozenset({ComponentType.CDN, ComponentType.LOAD_BALANCER, ComponentType.API_GATEWAY, ComponentType.REVERSE_PROXY})
-BACKENDS = (ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE, ComponentType.SERVERLESS_FUNCTION, ComponentType.BACKGROUND_WORKER)
-SAAS_TYPES = frozenset(
-    {
-        ComponentType.PAYMENT_PROCESSOR,
-        ComponentType.MESSAGING_SERVICE,
-        ComponentType.ANALYTICS,
-        ComponentType.THIRD_PARTY_API,
-        ComponentType.ML_MODEL,
-        ComponentType.IDENTITY_PROVIDER,
-    }
-)
-#: Generic components that are someone else's system ("the hospital's EHR", "a payment provider").
-OUTSIDE_TYPES = frozenset({ComponentType.THIRD_PARTY_API, ComponentType.PAYMENT_PROCESSOR, ComponentType.MESSAGING_SERVICE})
 PROVIDERS = {"aws": "AWS account", "azure": "Azure subscription", "gcp": "Google Cloud project"}
 
 

@@ -14,29 +14,20 @@ from dataclasses import dataclass, field
 
 from ...model.system import Evidence
 from ...model.vocabulary import ComponentType
+from .groups import (
+    ACTIVE_TYPES,
+    BACKEND_TYPES,
+    CHAIN_TYPES,
+    CLIENT_LIKE,
+    CONTEXT_TYPES,
+    FRONTS,
+    HOSTING_TYPES,
+    STORE_TYPES,
+)
 from .lexer import Hit, Mention, Sentence
 from .resolve import Draft
 
-ACTIVE_TYPES = frozenset(
-    {
-        ComponentType.BROWSER,
-        ComponentType.MOBILE_APP,
-        ComponentType.DESKTOP_APP,
-        ComponentType.DEVICE,
-        ComponentType.WEB_APPLICATION,
-        ComponentType.API_SERVICE,
-        ComponentType.BACKGROUND_WORKER,
-        ComponentType.SERVERLESS_FUNCTION,
-    }
-)
-#: Components that start things: the implicit subject of "assets are fetched from S3".
-CONTEXT_TYPES = frozenset(
-    {ComponentType.BROWSER, ComponentType.MOBILE_APP, ComponentType.DESKTOP_APP, ComponentType.DEVICE,
-     ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE}
-)
-CLIENT_LIKE = frozenset({ComponentType.BROWSER, ComponentType.MOBILE_APP, ComponentType.DESKTOP_APP, ComponentType.WEB_APPLICATION})
 TO_PEOPLE = frozenset({"rel.notify-users", "rel.send"})
-HOSTING_TYPES = frozenset({ComponentType.HOST, ComponentType.CONTAINER_PLATFORM})
 _COORD = re.compile(r"^(?:[\s,;:()+&/]|and|or|as well as|plus|also|the|an?|its|their|for|like|such as|both|either|then|with)*$", re.I)
 _TO = re.compile(r"^[\s,]*(?:and\s+)?(?:then\s+)?(?:on\s+|onward\s+)?(?:to|into|onto|towards?)\b", re.I)
 _VIA = re.compile(r"^[\s,]*(?:using|via|through|by way of|with)\b[\w\s-]{0,12}$", re.I)
@@ -278,10 +269,6 @@ class Linker:
 
 
 _AGENT = re.compile(r"\bby\s+(?:an?\s+|the\s+|our\s+|its\s+)?$", re.I)
-PIPELINE_TYPES = frozenset(
-    {ComponentType.MESSAGE_QUEUE, ComponentType.API_GATEWAY, ComponentType.API_SERVICE, ComponentType.SERVERLESS_FUNCTION,
-     ComponentType.BACKGROUND_WORKER, ComponentType.LOAD_BALANCER, ComponentType.CDN, ComponentType.REVERSE_PROXY}
-)
 _PRONOUN = re.compile(r"^\s*(?:them|it|these|those|the events|the messages)\b", re.I)
 _COORD_SUBJECTS = re.compile(r"^[\s,]*(?:[\w-]+\s+){0,2}?(?:and|or|as well as|,)\s+(?:the\s+|an?\s+|our\s+)?(?:[\w-]+\s*){0,2}$", re.I)
 _RELATIVE_AFTER = re.compile(r"^[\s,]*(?:which|that|who)\b", re.I)
@@ -292,10 +279,6 @@ _BOTH = re.compile(r"^\s*(?:Both|They|The two|Both of them)\b(?:\s+(?:apps|clien
 # "... in MySQL, sessions in Redis": a list that repeats the verb for each item
 _COORD_LIST = re.compile(r"^\s*,\s*(?:and\s+)?(?:[\w-]+\s+){1,3}(?:in|on|into|to|at)\s+(?:the\s+|an?\s+)?$", re.I)
 _IT_START = re.compile(r"^\s*(?:It|This (?:service|app|application|API|system|backend))\b")
-BACKEND_TYPES = frozenset({ComponentType.WEB_APPLICATION, ComponentType.API_SERVICE, ComponentType.BACKGROUND_WORKER})
-FRONTS = frozenset({ComponentType.API_GATEWAY, ComponentType.LOAD_BALANCER, ComponentType.REVERSE_PROXY})
-CHAIN_TYPES = frozenset({ComponentType.MESSAGE_QUEUE})
-STORE_TYPES = frozenset({ComponentType.OBJECT_STORAGE, ComponentType.NOSQL_DB, ComponentType.RELATIONAL_DB, ComponentType.FILE_STORAGE})
 _ATTRIBUTIVE = re.compile(r"backed by|built (?:on|with)|powered by|using|based on", re.I)
 _RELATIVE = re.compile(r"\b(?:that|which|who|where)\b", re.I)
 _NEW_PREDICATE = re.compile(r"\band\s+(?:also\s+|then\s+)?$", re.I)
