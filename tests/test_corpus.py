@@ -192,7 +192,7 @@ KNOWN_GAPS = frozenset(
     marketing-attribution-pipeline neobank-mobile packaging-line-telemetry php-hr-intranet podcast-hosting
     pr-review-bot qt-cad-viewer running-tracker-firebase sap-procurement-reporting self-hosted-llm-platform
     shipping-label-api smart-parking-lorawan snowflake-elt support-rag-assistant telehealth-video-visits
-    unity-multiplayer-game university-lms video-on-demand wordpress-shop wpf-warehouse-client""".split()
+    unity-multiplayer-game university-lms video-on-demand wordpress-shop""".split()
 )
 
 # Floors for the share of checks that pass, per kind, over the whole corpus.

@@ -42,6 +42,7 @@ class Mention:
     tech_id: str | None = None
     entry: LexiconEntry | None = None
     component: str | None = field(default=None, compare=False)  # resolved component id
+    inner: LexiconEntry | None = field(default=None, compare=False)  # a generic word inside the name ("... Web API")
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,9 @@ def find_components(text: str, lex: Lexicon, sents: list[Sentence], taken: list[
         if glued is not None and m.kind == "component":
             glued.entry = glued.entry or m.entry  # "a MySQL database": the generic word describes the tech
             continue
+        inside = next((t for t in taken if t.start <= m.start and m.end <= t.end), None)
+        if inside is not None and m.kind == "component":
+            inside.inner = inside.inner or m.entry
         if any(m.start < t.end and t.start < m.end for t in taken):
             continue
         out.append(m)

@@ -64,6 +64,8 @@ class Draft:
     def cite(self, m: Mention) -> None:
         if m.entry is not None and m.entry.kind == "component":  # also "a Spring Boot API": 'API' names it
             self.nouns.add(m.entry.id)
+        if m.inner is not None and m.inner.type is not None and self.type in COMPATIBLE.get(m.inner.type, frozenset({m.inner.type})):
+            self.nouns.add(m.inner.id)  # "ASP.NET Core Web API": later "the API" is this one (not "the OpenAI API")
         if not any(e.start == m.start for e in self.evidence):
             self.evidence.append(Evidence(kind="text", start=m.start, end=m.end, quote=m.text))
         self.last_sentence = max(self.last_sentence, m.sentence)
