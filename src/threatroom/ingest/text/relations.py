@@ -101,6 +101,8 @@ class Linker:
             return
         lead = self._relation(hits, s.start, slots[0].start)
         lead_host = self._relation(hits, s.start, slots[0].start, ("hosting",))
+        if lead_host is not None and lead_host.start >= slots[0].start:
+            lead_host = None  # "backend on GKE" starts at the first component: it is about that one
         things = [m for m in slots if self.drafts[m.component or ""].type != ComponentType.USER]
         subject = (things[0] if things else slots[0]).component or ""  # "Students use a Moodle app ...": the app
         clause = subject  # who acts in the current clause: "X, which ..." makes X the actor
@@ -181,7 +183,11 @@ class Linker:
                 partners.append(ca)
                 continue
             if rel is not None:
-                if _VIA.match(between) and last is not None and last.target == ca:
+                if _VIA.match(between) and last is None and self.drafts[cb].type in FRONTS:
+                    last = self.add(cb, ca, "routes requests", s)  # "reach the API through Kong Gateway"
+                    continue
+                if _VIA.match(between) and last is not None and (last.target == ca or self.drafts[last.target].runs_on == ca):
+                    ca = last.target  # "a backend on GKE through Apigee": the backend, not its platform
                     # "synced back to DynamoDB using AppSync": AppSync sits on the way.
                     self.flows.remove(last)
                     self.add(last.source, cb, last.label, s)
