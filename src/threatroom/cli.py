@@ -29,7 +29,7 @@ from .engine import analyze as run_analysis
 from .engine.fixtures import check_fixtures
 from .errors import InputError, KnowledgeError, ThreatroomError
 from .ingest import load_input
-from .knowledge import BUILTIN_DIR, load_knowledge
+from .knowledge import BUILTIN_DIR, KnowledgeBase, load_knowledge
 from .model import SystemModel, ThreatModel
 from .render import print_table, to_markdown
 from .render.jsonout import iter_json
@@ -69,24 +69,39 @@ def _publish(tmp: str, output: Path) -> None:
     os.replace(tmp, output)
 
 
+def _atomic(output: Path, data: Iterable[str] | bytes) -> None:
+    """Write a file through a temporary one, so a failure never leaves half a result."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        if isinstance(data, bytes):
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                for chunk in data:
+                    fh.write(chunk)
+        _publish(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _write(text: str | Iterable[str], output: Path | None) -> None:
-    """Write to stdout, or atomically to a file so a failure never leaves half a result."""
+    """Write to stdout, or atomically to a file."""
     chunks = [text] if isinstance(text, str) else text
     if output is None:
         for chunk in chunks:
             sys.stdout.write(chunk)
         sys.stdout.flush()
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
-        _publish(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _atomic(output, chunks)
+
+
+def _analysed(input: Path, kb: list[Path] | None) -> tuple[KnowledgeBase, ThreatModel]:
+    """Load the knowledge, read the input and analyse it: what most commands start with."""
+    knowledge = load_knowledge(kb or ())
+    return knowledge, run_analysis(load_input(input, knowledge), knowledge)
 
 
 @app.callback(invoke_without_command=True)
@@ -235,7 +250,7 @@ def report(
         elif fmt == "markdown":
             _write(to_markdown_report(rep), target)  # type: ignore[arg-type]
         elif fmt == "pdf":
-            _write_bytes(to_pdf(rep), target)  # type: ignore[arg-type]
+            _atomic(target, to_pdf(rep))  # type: ignore[arg-type]
         elif fmt == "json":
             _write(_report_json(rep), target)  # type: ignore[arg-type]
         elif fmt == "sarif":
@@ -265,18 +280,6 @@ def _report_json(rep) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
-def _write_bytes(data: bytes, output: Path) -> None:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        _publish(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class DiagramFormat(StrEnum):
     svg = "svg"
     png = "png"
@@ -285,7 +288,7 @@ class DiagramFormat(StrEnum):
     json = "json"
 
 
-def _diagram_out(text: str, fmt: DiagramFormat, output: Path | None, what: str) -> None:
+def _diagram_out(text: str, fmt: DiagramFormat, output: Path | None) -> None:
     if fmt in (DiagramFormat.svg, DiagramFormat.png):
         from .render.graphviz import render_dot
 
@@ -293,7 +296,7 @@ def _diagram_out(text: str, fmt: DiagramFormat, output: Path | None, what: str) 
         if fmt is DiagramFormat.png:
             if output is None:
                 raise InputError("give -o FILE for a PNG", "--output")
-            _write_bytes(data, output)
+            _atomic(output, data)
             return
         text = data.decode("utf-8")
     _write(text if text.endswith("\n") else text + "\n", output)
@@ -309,11 +312,10 @@ def dfd(
     """Draw the data-flow diagram: DFD shapes, trust zones, numbered flows, severity colours."""
     from .render.dfd import dfd_dot, dfd_mermaid
 
-    knowledge = load_knowledge(kb or ())
-    result = run_analysis(load_input(input, knowledge), knowledge)
+    _, result = _analysed(input, kb)
     if format is DiagramFormat.json:
         raise InputError("the DFD comes as svg, png, dot or mermaid", "--format")
-    _diagram_out(dfd_mermaid(result) if format is DiagramFormat.mermaid else dfd_dot(result), format, output, "DFD")
+    _diagram_out(dfd_mermaid(result) if format is DiagramFormat.mermaid else dfd_dot(result), format, output)
     return EXIT_OK
 
 
@@ -329,12 +331,11 @@ def attack_tree(
     from .engine.attack_trees import build_attack_tree, default_goals
     from .render.attack_tree import attack_tree_dot, attack_tree_json, attack_tree_mermaid
 
-    knowledge = load_knowledge(kb or ())
-    result = run_analysis(load_input(input, knowledge), knowledge)
+    _, result = _analysed(input, kb)
     goals = default_goals(result)
     tree = build_attack_tree(result, goal or (goals[0] if goals else "Compromise the system"))
     text = {DiagramFormat.json: attack_tree_json, DiagramFormat.mermaid: attack_tree_mermaid}.get(format, attack_tree_dot)(tree)
-    _diagram_out(text, format, output, "attack tree")
+    _diagram_out(text, format, output)
     return EXIT_OK
 
 
