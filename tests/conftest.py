@@ -26,7 +26,12 @@ def sample_kb() -> KnowledgeBase:
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    for var in ("THREATROOM_KB", "THREATROOM_NO_CACHE", "NO_COLOR", "FORCE_COLOR"):
+    for var in ("THREATROOM_KB", "THREATROOM_NO_CACHE", "NO_COLOR", "FORCE_COLOR", "THREATROOM_CONFIG",
+                "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "OLLAMA_BASE_URL", "THREATROOM_LLM_API_KEY"):
         monkeypatch.delenv(var, raising=False)
+    for var in ("THREATROOM_LLM", "THREATROOM_LLM_BASE_URL", "THREATROOM_LLM_API_KEY_FILE", "THREATROOM_LLM_MAX_COST",
+                "THREATROOM_LLM_MAX_TOKENS", "THREATROOM_LLM_TIMEOUT", "THREATROOM_LLM_CACHE_DIR", "THREATROOM_LLM_OUTPUT_MODE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-user-config"))
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("THREATROOM_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "kb-cache"))

@@ -34,8 +34,9 @@ from .model import SystemModel, ThreatModel
 from .render import print_table, to_markdown
 from .render.jsonout import iter_json
 from .render.yamlout import to_yaml
+from .cli_llm import BaseUrlOpt, ExtractOpt, KeyFileOpt, LlmFlags, LlmOpt, MaxCostOpt, MaxTokensOpt, NoCacheOpt, analysed, usage_line
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
 
 app = typer.Typer(
     name="threatroom",
@@ -120,13 +121,18 @@ def analyze(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file.")] = None,
     kb: KbOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    llm: LlmOpt = None,
+    llm_base_url: BaseUrlOpt = None,
+    llm_key_file: KeyFileOpt = None,
+    llm_extract: ExtractOpt = False,
+    no_llm_cache: NoCacheOpt = False,
 ) -> int:
     """Analyse an architecture and print its threat register."""
     err = _err()
     t0 = time.perf_counter()
     knowledge = load_knowledge(kb or ())
-    model = load_input(input, knowledge)
-    result = run_analysis(model, knowledge)
+    runtime = LlmFlags(llm, llm_base_url, llm_key_file, extract=llm_extract, no_cache=no_llm_cache).runtime()
+    result = analysed(input, knowledge, runtime)
     dt = time.perf_counter() - t0
     if not quiet:
         c = knowledge.counts()
@@ -139,6 +145,8 @@ def analyze(
         )
         for w in result.warnings:
             err.print(Text(f"warning: {w.message}", style="yellow"))
+        if runtime is not None:
+            err.print(Text(usage_line(runtime)))
     if format is Format.json:
         _write(iter_json(result), output)
     elif format is Format.markdown:
@@ -167,14 +175,22 @@ def discuss(
     max_rounds: Annotated[int | None, typer.Option("--max-rounds", min=2, max=500, help="Stop after this many turns.")] = None,
     kb: KbOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the conversation as it happens.")] = False,
+    llm: LlmOpt = None,
+    llm_base_url: BaseUrlOpt = None,
+    llm_key_file: KeyFileOpt = None,
+    max_cost: MaxCostOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    llm_extract: ExtractOpt = False,
+    no_llm_cache: NoCacheOpt = False,
 ) -> int:
-    """Run the stakeholder team's discussion of the threat model."""
+    """Run the stakeholder team's discussion of the threat model (offline, or with --llm)."""
     from .agents import HumanAgent, discuss as run_discussion, load_topology
     from .render.discussion import discussion_json, discussion_markdown, print_message, print_roles
 
     knowledge = load_knowledge(kb or ())
     topo = load_topology(topology)
-    result = run_analysis(load_input(input, knowledge), knowledge)
+    runtime = LlmFlags(llm, llm_base_url, llm_key_file, max_cost, max_tokens, llm_extract, no_llm_cache).runtime()
+    result = analysed(input, knowledge, runtime)
     screen = Console(stderr=True, highlight=False)  # the live conversation is progress; the record is the result
     seats = {}
     if join:
@@ -182,13 +198,26 @@ def discuss(
         if member is None:
             raise InputError(f"no member or role '{join}' in topology {topo.name}: choose one of " + ", ".join(f"{m.name} ({m.role.value})" for m in topo.members()), "--join")
         seats[member.name] = HumanAgent(_terminal_seat(screen))
-    record = run_discussion(
-        result, knowledge, topology=topo, agents=seats, max_rounds=max_rounds,
-        on_message=None if quiet else (lambda m: print_message(m, screen)),
-    )
+    show = None if quiet else (lambda m: print_message(m, screen))
+    if runtime is None:
+        record = run_discussion(result, knowledge, topology=topo, agents=seats, max_rounds=max_rounds, on_message=show)
+    else:
+        from .llm.session import llm_discuss
+
+        result, record = llm_discuss(result, knowledge, runtime, topology=topo, seats=seats, max_rounds=max_rounds, on_message=show)
     if not quiet:
         print_roles(record, screen)
+        if runtime is not None:
+            screen.print(Text(usage_line(runtime)))
     _write(discussion_json(record) if format is DiscussFormat.json else discussion_markdown(record), output)
+    return _partial(record)
+
+
+def _partial(record) -> int:
+    """Exit 3 when the discussion stopped early (budget, cancel): the record was written, marked partial."""
+    if record is not None and record.partial:
+        _err().print(Text(f"partial result: {record.stop_reason}", style="yellow"))
+        return EXIT_PARTIAL
     return EXIT_OK
 
 
@@ -224,6 +253,13 @@ def report(
     no_discussion: Annotated[bool, typer.Option("--no-discussion", help="Leave the stakeholder discussion out.")] = False,
     kb: KbOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    llm: LlmOpt = None,
+    llm_base_url: BaseUrlOpt = None,
+    llm_key_file: KeyFileOpt = None,
+    max_cost: MaxCostOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    llm_extract: ExtractOpt = False,
+    no_llm_cache: NoCacheOpt = False,
 ) -> int:
     """Write the full report: summary, model, DFD, register, attack trees, discussion, plan, tests, appendix."""
     from .render.report import build_report, to_html, to_markdown_report, to_pdf
@@ -236,13 +272,19 @@ def report(
         raise InputError("give -o FILE: several formats or a PDF cannot go to the terminal", "--output")
     t0 = time.perf_counter()
     knowledge = load_knowledge(kb or ())
-    model = load_input(input, knowledge)
-    result = run_analysis(model, knowledge)
+    runtime = LlmFlags(llm, llm_base_url, llm_key_file, max_cost, max_tokens, llm_extract, no_llm_cache).runtime()
+    result = analysed(input, knowledge, runtime)
+    record = None
+    if runtime is not None and not no_discussion:
+        from .llm.session import llm_discuss
+
+        result, record = llm_discuss(result, knowledge, runtime)
     needs_report = bool({"html", "pdf", "markdown", "json"} & set(formats))
     rep = None
     if needs_report:
         source_text = input.read_text(encoding="utf-8", errors="replace")[:500_000]
-        rep = build_report(result, knowledge, source_name=input.name, source_text=source_text, with_discussion=not no_discussion, goals=goal)
+        rep = build_report(result, knowledge, source_name=input.name, source_text=source_text, discussion=record,
+                           with_discussion=not no_discussion, goals=goal)
     for fmt in formats:
         target = output if output is None or len(formats) == 1 else output.with_suffix(SUFFIX[fmt])
         if fmt == "html":
@@ -268,8 +310,10 @@ def report(
         if not quiet and target is not None:
             _err().print(Text(f"wrote {target}"))
     if not quiet:
+        if runtime is not None:
+            _err().print(Text(usage_line(runtime)))
         _err().print(Text(f"threatroom: report in {time.perf_counter() - t0:.2f}s"))
-    return EXIT_OK
+    return _partial(record)
 
 
 def _report_json(rep) -> str:
@@ -344,10 +388,23 @@ def extract(
     input: Annotated[Path, typer.Argument(help="Architecture: plain words or a YAML/JSON model.", show_default=False)],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the model to this file.")] = None,
     kb: KbOpt = None,
+    llm: LlmOpt = None,
+    llm_base_url: BaseUrlOpt = None,
+    llm_key_file: KeyFileOpt = None,
+    no_llm_cache: NoCacheOpt = False,
 ) -> int:
-    """Print the model extracted from the input as YAML, to correct and feed back to analyze."""
+    """Print the model extracted from the input as YAML, to correct and feed back to analyze.
+
+    With --llm, the LLM proposes what the reader missed; only proposals that quote the text are kept."""
     knowledge = load_knowledge(kb or ())
     model = load_input(input, knowledge)
+    runtime = LlmFlags(llm, llm_base_url, llm_key_file, extract=llm is not None, no_cache=no_llm_cache).runtime()
+    if runtime is not None and input.suffix.lower() not in {".yaml", ".yml", ".json"}:
+        from .llm.extract import llm_extract
+
+        model, found = llm_extract(input.read_text(encoding="utf-8", errors="replace"), model, knowledge, runtime)
+        for f in found.findings():
+            _err().print(Text(f"{f.code}: {f.message}", style="yellow"))
     _write(to_yaml(model, str(input)), output)
     return EXIT_OK
 

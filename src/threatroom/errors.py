@@ -61,3 +61,21 @@ class KnowledgeError(ThreatroomError):
 
 class AnalysisError(ThreatroomError):
     """The analysis could not be completed."""
+
+
+class RunStopped(AnalysisError):
+    """The run stopped before the end; what was done so far is kept and marked partial."""
+
+    status = "stopped"
+
+
+class BudgetExceeded(RunStopped):
+    """The LLM budget (--max-cost, --max-tokens) was reached."""
+
+    status = "budget_exceeded"
+
+
+class Cancelled(RunStopped):
+    """The run was cancelled."""
+
+    status = "cancelled"

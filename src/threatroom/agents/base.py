@@ -25,6 +25,7 @@ class Reply:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    note: str | None = None
 
 
 @dataclass

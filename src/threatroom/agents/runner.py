@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
+from ..errors import RunStopped
 from ..knowledge.base import KnowledgeBase
 from ..model.threats import ThreatModel
 from .base import Agent, TurnContext
@@ -62,11 +63,16 @@ def discuss(
     limit = max_rounds or topo.max_rounds
     status = "max_rounds"
     rejected = 0
+    stop_reason: str | None = None
     for _ in range(limit):
         member = topo.member(current)
         assert member is not None
         ctx = TurnContext(member, topo, tuple(messages), result, kb, task_text, memo)
-        reply = seats[current].respond(ctx)
+        try:
+            reply = seats[current].respond(ctx)
+        except RunStopped as exc:  # budget reached or cancelled: keep what was said, marked partial
+            status, stop_reason = exc.status, str(exc)
+            break
         content, wanted, terminate = parse_reply(reply.text)
         addressee, refusal = None, None
         if not terminate:
@@ -87,6 +93,7 @@ def discuss(
             input_tokens=reply.input_tokens,
             output_tokens=reply.output_tokens,
             cost_usd=reply.cost_usd,
+            note=reply.note,
         )
         messages.append(msg)
         if on_message:
@@ -99,7 +106,8 @@ def discuss(
     return Discussion(
         topology=topo.name,
         task=task_text,
-        status=status,
+        status=status,  # type: ignore[arg-type]
+        stop_reason=stop_reason,
         messages=messages,
         roles=_roles(topo, messages),
         rejected_handovers=rejected,
@@ -126,7 +134,7 @@ def _roles(topo: Topology, messages: list[Message]) -> list[RoleAnalysis]:
         heading = HEADINGS[m.role]
         said = [x for x in messages if x.speaker == m.name and x.content.startswith(heading)]
         if said:
-            out.append(RoleAnalysis(member=m.name, role=m.role.value, heading=heading, analysis=said[-1].content))
+            out.append(RoleAnalysis(member=m.name, role=m.role.value, heading=heading, analysis=said[-1].content, agent=said[-1].agent))
     return out
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import InputError, InputProblem
+from ..ingest.injection import scan_model
 from ..knowledge.base import KnowledgeBase
 from ..knowledge.loader import load_knowledge
 from ..knowledge.schema import MitigationSpec, ThreatRule
@@ -246,6 +247,7 @@ def analyze(model: SystemModel, kb: KnowledgeBase | None = None) -> ThreatModel:
     if problems:
         raise InputError([InputProblem("<model>", ".".join(str(p) for p in path), msg) for path, msg in problems])
     model, warnings = normalize(model, kb)
+    warnings += scan_model(model)  # reported only: the text never steers the analysis
     facts, matches = match(model, kb)
     threats = sorted(_merge(matches, kb, _Shared()), key=lambda t: (-t.dread.score, t.id))
     by_sev = Counter(t.severity.value for t in threats)

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..agents.protocol import Discussion, Message
-from .escape import md_inline as e
+from .escape import md_block, md_inline as e
 
 ROLE_STYLE = {
     "user": "white", "leader": "bold cyan", "threat_modeler": "magenta", "engineer": "green",
@@ -33,8 +33,14 @@ def discussion_json(d: Discussion) -> str:
 
 def discussion_markdown(d: Discussion) -> str:
     lines = [f"# Stakeholder discussion ({e(d.topology)} topology)", "", f"Task: {e(d.task)}", "",
-             f"Status: {d.status}; {len(d.messages)} messages; {d.rejected_handovers} hand-overs refused.", "",
-             "## Roles", "", "| Member | Role | Analysis |", "| --- | --- | --- |"]
+             f"Status: {d.status}; {len(d.messages)} messages; {d.rejected_handovers} hand-overs refused.", ""]
+    if d.partial:
+        lines += [f"> **Partial record:** the exercise stopped early ({e(d.stop_reason or d.status)}); roles that had not spoken have no analysis.", ""]
+    if d.llm:
+        u = d.llm
+        lines += [f"LLM: {e(u.model)}; {len(u.calls)} calls ({u.cached_calls} from cache); {u.input_tokens} input and {u.output_tokens} output tokens; "
+                  f"${u.cost_usd:.4f}; {u.fallbacks} turn(s) taken by the offline agent.", ""]
+    lines += ["## Roles", "", "| Member | Role | Analysis |", "| --- | --- | --- |"]
     for r in d.roles:
         lines.append(f"| {e(r.member)} | {role_label(r.role)} | {e(gist(r.analysis))} |")
     lines += ["", "## Conversation", ""]
@@ -43,10 +49,12 @@ def discussion_markdown(d: Discussion) -> str:
         lines += [f"### {m.index}. {e(m.speaker)} ({role_label(m.role)}){to}", ""]
         if m.handover_rejected:
             lines += [f"> Hand-over to {e(m.handover or '')} refused: {e(m.handover_rejected)}", ""]
+        if m.note:
+            lines += [f"> Note: {e(m.note)}", ""]
         lines += [_quote_user(m), ""]
     lines += ["## Role analyses", ""]
     for r in d.roles:
-        lines += [f"### {e(r.member)}: {role_label(r.role)}", "", r.analysis, ""]
+        lines += [f"### {e(r.member)}: {role_label(r.role)}", "", md_block(r.analysis) if r.by_llm else r.analysis, ""]
     return "\n".join(lines)
 
 
@@ -54,7 +62,7 @@ def _quote_user(m: Message) -> str:
     # Agents write Markdown with user text already escaped; a person's message is escaped here.
     if m.agent == "human" or m.role == "user":
         return "\n".join(e(line) for line in m.content.splitlines())
-    return m.content
+    return md_block(m.content) if m.by_llm else m.content
 
 
 def print_message(m: Message, console: Console) -> None:
@@ -68,6 +76,8 @@ def print_message(m: Message, console: Console) -> None:
     console.print(Panel(body, title=head, title_align="left", border_style=style))
     if m.handover_rejected:
         console.print(Text(f"hand-over to {m.handover} refused: {m.handover_rejected}", style="red"))
+    if m.note:
+        console.print(Text(f"note: {m.note}", style="yellow"))
 
 
 def print_roles(d: Discussion, console: Console) -> None:

@@ -8,6 +8,13 @@ _MD_SPECIAL = re.compile(r"([\\*_\[\]|~])")
 _CODE = re.compile(r"(`[^`\n]+`)")
 
 
+def md_block(text: str) -> str:
+    """Untrusted Markdown (an LLM's message) kept as Markdown, made inert: HTML shows as
+    text, and links and images become plain text so nothing loads or lures."""
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("](", "]\\(")
+
+
 def md_inline(text: str) -> str:
     """Text safe inside a Markdown paragraph or table cell: no HTML, no links or images,
     no emphasis, no row breaks. Code spans (`...`) stay code spans."""

@@ -58,6 +58,8 @@ class Report:
 
     @property
     def offline(self) -> bool:
+        if self.discussion is not None and self.discussion.llm is not None:
+            return False
         return all(u.cost_usd == 0 and u.input_tokens == 0 for u in self.usage)
 
     def role(self, role: str) -> str | None:

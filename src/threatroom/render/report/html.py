@@ -25,8 +25,9 @@ def _env() -> Environment:
 
 @lru_cache(maxsize=1)
 def _md() -> MarkdownIt:
-    # Raw HTML off: any markup in the text is shown, not interpreted; unsafe link schemes are refused.
-    return MarkdownIt("commonmark", {"html": False}).enable("table")
+    # Raw HTML off: any markup in the text is shown, not interpreted. Links and images off too:
+    # agents' text (an LLM's included) must not load anything or lure a reader elsewhere.
+    return MarkdownIt("commonmark", {"html": False}).enable("table").disable(["image", "link", "autolink"])
 
 
 def head(text: str, lines: int) -> str:

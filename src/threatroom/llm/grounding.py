@@ -1,0 +1,106 @@
+"""What the model is shown: the grounded model, the register, the offline findings and
+the protocol state, as one JSON document inside a ``<data>`` block.
+
+The architecture text is a JSON string in that document: quoted data, never part of
+the instructions. ``<`` is escaped, so the text cannot close the block.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from ..agents.base import TurnContext
+from ..model.threats import ThreatModel
+
+MAX_TEXT = 6_000
+MAX_MESSAGE = 1_200
+LIMITS = {"components": 60, "flows": 80, "threats": 25, "conversation": 6}
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The topology's rules for this turn, and the move the offline rules suggest."""
+
+    may_address: list[str]
+    may_terminate: bool
+    suggested_next: str | None
+    delivered: list[str]
+    pending: list[str]
+
+    @property
+    def suggested(self) -> str:
+        return "TERMINATE" if self.suggested_next is None else f"NEXT: {self.suggested_next}"
+
+
+def data_block(doc: dict[str, object]) -> str:
+    text = json.dumps(doc, ensure_ascii=False, indent=1).replace("<", "\\u003c").replace(">", "\\u003e")
+    return f"<data>\n{text}\n</data>"
+
+
+def read_data_block(prompt: str) -> dict[str, object]:
+    """The document inside a prompt's ``<data>`` block (for fakes and tests)."""
+    start, end = prompt.rfind("<data>\n"), prompt.rfind("\n</data>")
+    if start < 0 or end < start:
+        return {}
+    try:
+        doc = json.loads(prompt[start + 7 : end])
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def model_view(result: ThreatModel, *, threats: int = LIMITS["threats"]) -> dict[str, object]:
+    """The grounded model in a compact form, the most urgent threats first."""
+    ranked = [result.threat(t) for t in result.top_priorities]
+    ranked += [t for t in result.threats if t.id not in set(result.top_priorities)]
+    return {
+        "system": result.system.name,
+        "architecture_text": result.system.description[:MAX_TEXT],
+        "components": [
+            {"id": c.id, "name": c.name, "type": c.type.value, "technologies": c.technology_names, "zone": c.zone,
+             "internet_facing": c.attributes.internet_facing}
+            for c in result.components[: LIMITS["components"]]
+        ],
+        "flows": [
+            {"id": f.id, "from": f.source, "to": f.target, "data": f.label, "protocol": f.protocol,
+             "crosses_boundary": f.crosses_boundary}
+            for f in result.flows[: LIMITS["flows"]]
+        ],
+        "threat_count": result.summary.total,
+        "threats": [
+            {"id": t.id, "element": t.element_name, "stride": t.stride.value, "title": t.title, "severity": t.severity.value,
+             "dread": t.dread.score, "cwe": t.cwe, "source": t.source}
+            for t in ranked[:threats]
+        ],
+        "input_warnings": [w.message for w in result.warnings if w.code == "prompt-injection"],
+    }
+
+
+def turn_document(ctx: TurnContext, protocol: Protocol, offline_analysis: str | None, planned: str) -> dict[str, object]:
+    """The data for one turn. ``planned`` is what the rule-based agent would say now;
+    ``offline_analysis`` the role's draft analysis, until the member has delivered."""
+    me = ctx.member
+    doc: dict[str, object] = {
+        "you": {"name": me.name, "role": me.role.value, "team": ctx.topology.team_of(me.name).name},
+        "protocol": {
+            "may_address": protocol.may_address,
+            "may_terminate": protocol.may_terminate,
+            "suggested": protocol.suggested,
+            "delivered": protocol.delivered,
+            "pending": protocol.pending,
+            "planned_message": planned[:MAX_MESSAGE],
+        },
+        "task": ctx.task,
+        **model_view(ctx.result),
+        "conversation": [
+            {"speaker": m.speaker, "role": m.role, "to": m.addressee, "content": m.content[:MAX_MESSAGE]}
+            for m in ctx.messages[-LIMITS["conversation"] :]
+        ],
+    }
+    if offline_analysis is not None:
+        doc["offline_analysis"] = offline_analysis[:MAX_TEXT]
+    return doc
+
+
+__all__ = ["Protocol", "data_block", "model_view", "read_data_block", "turn_document"]

@@ -1,0 +1,75 @@
+"""One LLM run's state: the metered model, the prompts, the ledger and what the
+threat modeler proposed. Built per analysis; never shared between analyses."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .cache import ResponseCache, default_cache_dir
+from .metered import Meter, MeteredModel, Sleep
+from .outputs import ProposedThreat
+from .prompts import PromptSet, load_prompts
+from .providers import build_model
+from .settings import LLMSettings
+
+if TYPE_CHECKING:
+    from pydantic_ai.models import Model
+
+NATIVE_BY_DEFAULT = frozenset({"ollama", "openai-compatible"})
+DOWN_AFTER = 2  # consecutive turns lost to provider errors before the rest go offline
+
+
+@dataclass
+class LLMRuntime:
+    settings: LLMSettings
+    model: MeteredModel
+    meter: Meter
+    prompts: PromptSet
+    proposals: list[ProposedThreat] = field(default_factory=list)
+    fallbacks: int = 0
+    provider_failures: int = 0
+    down: str | None = None
+
+    @property
+    def output_mode(self) -> str:
+        mode = self.settings.output_mode
+        if mode != "auto":
+            return mode
+        return "native" if self.settings.provider in NATIVE_BY_DEFAULT else "tool"
+
+    def model_settings(self) -> dict[str, Any]:
+        return {"temperature": self.settings.temperature, "max_tokens": self.settings.max_output_tokens, "timeout": self.settings.timeout}
+
+    def output_spec(self, output_type: type) -> Any:
+        from pydantic_ai import NativeOutput, PromptedOutput, ToolOutput
+
+        wrap = {"tool": ToolOutput, "native": NativeOutput, "prompted": PromptedOutput}[self.output_mode]
+        return wrap(output_type)
+
+
+def open_runtime(
+    settings: LLMSettings,
+    *,
+    model: Model | None = None,
+    sleep: Sleep | None = None,
+    cancel: threading.Event | None = None,
+) -> LLMRuntime:
+    """Build the model for ``settings`` (or wrap ``model``, for tests) with meter and cache."""
+    meter = Meter(max_cost=settings.max_cost, max_tokens=settings.max_tokens, cancel=cancel or threading.Event())
+    cache = ResponseCache(settings.cache_dir or default_cache_dir()) if settings.cache else None
+    metered = MeteredModel(
+        model or build_model(settings),
+        meter,
+        model_id=settings.model,
+        endpoint=settings.base_url,
+        cache=cache,
+        max_retries=settings.max_retries,
+        backoff=settings.backoff,
+        sleep=sleep,
+    )
+    return LLMRuntime(settings=settings, model=metered, meter=meter, prompts=load_prompts())
+
+
+__all__ = ["LLMRuntime", "open_runtime"]
