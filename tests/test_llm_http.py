@@ -141,3 +141,12 @@ def test_cli_budget_exit_code_and_partial_report(server: FakeServer, tmp_path: P
     assert "**Partial result:**" in text and "cost budget reached" in text
     assert "## Threat register" in text
     assert "partial result" in capsys.readouterr().err
+
+
+def test_json_object_mode_attaches_the_schema_for_llama_cpp(server: FakeServer, kb) -> None:
+    result = analyze_file(EXAMPLES / "flask-blog.yaml")
+    _, record = llm_discuss(result, kb, _runtime(server, output_mode="json_object"))
+    assert record.status == "terminated" and record.llm.fallbacks == 0
+    formats = [r["response_format"] for r in server.requests]
+    assert all(f["type"] == "json_object" and "message" in f["schema"]["properties"] for f in formats)
+    assert any("threats" in f["schema"]["properties"] for f in formats)  # the threat modeler's own schema

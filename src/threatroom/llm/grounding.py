@@ -79,8 +79,15 @@ def model_view(result: ThreatModel, *, threats: int = LIMITS["threats"]) -> dict
 
 def turn_document(ctx: TurnContext, protocol: Protocol, offline_analysis: str | None, planned: str) -> dict[str, object]:
     """The data for one turn. ``planned`` is what the rule-based agent would say now;
-    ``offline_analysis`` the role's draft analysis, until the member has delivered."""
+    ``offline_analysis`` the role's draft analysis, until the member has delivered.
+    Leaders route and sum up: they get a short view (top threats, no flows), which
+    keeps their many turns cheap."""
     me = ctx.member
+    leader = me.role.value == "leader"
+    view = model_view(ctx.result, threats=8 if leader else LIMITS["threats"])
+    if leader:
+        view.pop("flows")
+        view["components"] = [{"id": c["id"], "name": c["name"]} for c in view["components"]]  # type: ignore[union-attr, index]
     doc: dict[str, object] = {
         "you": {"name": me.name, "role": me.role.value, "team": ctx.topology.team_of(me.name).name},
         "protocol": {
@@ -92,10 +99,10 @@ def turn_document(ctx: TurnContext, protocol: Protocol, offline_analysis: str | 
             "planned_message": planned[:MAX_MESSAGE],
         },
         "task": ctx.task,
-        **model_view(ctx.result),
+        **view,
         "conversation": [
-            {"speaker": m.speaker, "role": m.role, "to": m.addressee, "content": m.content[:MAX_MESSAGE]}
-            for m in ctx.messages[-LIMITS["conversation"] :]
+            {"speaker": m.speaker, "role": m.role, "to": m.addressee, "content": m.content[: MAX_MESSAGE // 2 if leader else MAX_MESSAGE]}
+            for m in ctx.messages[-(3 if leader else LIMITS["conversation"]) :]
         ],
     }
     if offline_analysis is not None:

@@ -7,6 +7,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from .cache import ResponseCache, default_cache_dir
 from .metered import Meter, MeteredModel, Sleep
 from .outputs import ProposedThreat
@@ -39,13 +41,17 @@ class LLMRuntime:
             return mode
         return "native" if self.settings.provider in NATIVE_BY_DEFAULT else "tool"
 
-    def model_settings(self) -> dict[str, Any]:
-        return {"temperature": self.settings.temperature, "max_tokens": self.settings.max_output_tokens, "timeout": self.settings.timeout}
+    def model_settings(self, output_type: type[BaseModel] | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"temperature": self.settings.temperature, "max_tokens": self.settings.max_output_tokens, "timeout": self.settings.timeout}
+        if self.output_mode == "json_object" and output_type is not None:
+            # llama-cpp-python's server turns a schema attached to json_object into a grammar
+            out["extra_body"] = {"response_format": {"type": "json_object", "schema": output_type.model_json_schema()}}
+        return out
 
     def output_spec(self, output_type: type) -> Any:
         from pydantic_ai import NativeOutput, PromptedOutput, ToolOutput
 
-        wrap = {"tool": ToolOutput, "native": NativeOutput, "prompted": PromptedOutput}[self.output_mode]
+        wrap = {"tool": ToolOutput, "native": NativeOutput, "prompted": PromptedOutput, "json_object": PromptedOutput}[self.output_mode]
         return wrap(output_type)
 
 

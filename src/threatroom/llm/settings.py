@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from ..errors import InputError
 
-OutputMode = Literal["auto", "tool", "native", "prompted"]
+OutputMode = Literal["auto", "tool", "native", "prompted", "json_object"]
 
 ENV = {
     "model": "THREATROOM_LLM",
@@ -54,7 +54,11 @@ class LLMSettings(BaseModel):
     max_tokens: int | None = Field(default=None, gt=0, description="Stop (with a partial result) once this many tokens are used.")
     cache: bool = Field(default=True, description="Reuse recorded responses for identical requests.")
     cache_dir: Path | None = Field(default=None, description="Where responses are recorded (default: the user cache).")
-    output_mode: OutputMode = Field(default="auto", description="How structured answers are asked for: tool calls, JSON schema or a prompt.")
+    output_mode: OutputMode = Field(
+        default="auto",
+        description="How structured answers are asked for: tool calls, a JSON-schema response format (native), a prompt, "
+        "or json_object with the schema attached (llama-cpp-python's server, which constrains the answer to it).",
+    )
     extract: bool = Field(default=False, description="Let the LLM propose components and flows from a plain-words description.")
 
     @field_validator("model")
