@@ -77,6 +77,8 @@ def main() -> int:
     ap.add_argument("--llm-base-url")
     ap.add_argument("--output-mode", default="auto")
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--max-prompt-chars", type=int, help="shrink the grounded data for small models")
+    ap.add_argument("--max-output-tokens", type=int, default=1200)
     ap.add_argument("--fake-server", action="store_true", help="serve the fake model over loopback HTTP, named gpt-4o")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
@@ -86,7 +88,8 @@ def main() -> int:
             rows = run(settings)
         label = "fake model over HTTP, priced as gpt-4o"
     else:
-        settings = LLMSettings(model=a.llm, base_url=a.llm_base_url, cache=False, output_mode=a.output_mode, timeout=a.timeout)
+        settings = LLMSettings(model=a.llm, base_url=a.llm_base_url, cache=False, output_mode=a.output_mode, timeout=a.timeout,
+                               max_prompt_chars=a.max_prompt_chars, max_output_tokens=a.max_output_tokens, max_retries=1)
         rows = run(settings)
         label = a.llm + (f" at {a.llm_base_url}" if a.llm_base_url else "")
     show(rows, label)

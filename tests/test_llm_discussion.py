@@ -259,3 +259,49 @@ def test_reply_protocol_stays_with_the_code(results, kb) -> None:
     b1 = record.messages[1]
     assert b1.addressee == "B4"
     assert parse_reply(b1.content + "\nNEXT: B4")[1] == "B4"
+
+
+def test_after_one_re_ask_the_topology_rules_route_the_message(results, kb) -> None:
+    """A model that insists on an illegal hand-over keeps its message; the runner refuses the
+    hand-over and applies the default order. An early TERMINATE is never obeyed."""
+    from threatroom.agents.topology import DEFAULT
+
+    def fn(base, info, messages):
+        me = read_doc(messages)["you"]["name"]
+        if me == "A2":
+            return dict(base, next="B3", terminate=False)
+        if me == "B2":
+            return dict(base, next=None, terminate=True)
+        if me == "A3":
+            return dict(base, next=None, terminate=False, message=base["message"] + "\nTERMINATE")
+        return base
+
+    _, record = llm_discuss(results["flask-blog"], kb, runtime(model=scripted(fn)))
+    topo = load_topology(DEFAULT)
+    a2 = next(m for m in record.messages if m.speaker == "A2")
+    assert a2.agent == "test" and a2.handover == "B3" and "may not hand over" in a2.handover_rejected
+    assert a2.addressee == topo.default_next("A2")
+    b2 = next(m for m in record.messages if m.speaker == "B2")
+    assert not b2.terminate and b2.addressee == "B1" and "asked to end the exercise" in b2.note
+    a3 = next(m for m in record.messages if m.speaker == "A3")
+    assert not a3.terminate and a3.addressee == "A1" and "named no one" in a3.note
+    assert record.status == "terminated" and record.messages[-1].speaker == "B4"
+
+
+def read_doc(messages) -> dict:
+    return json.loads(_prompt(messages).split("<data>\n", 1)[1].rsplit("\n</data>", 1)[0])
+
+
+def test_the_grounded_data_shrinks_to_a_prompt_budget(results, kb) -> None:
+    sizes = {}
+
+    def fn(base, info, messages):
+        sizes.setdefault(read_doc(messages)["you"]["name"], []).append(len(_prompt(messages)))
+        return base
+
+    _, full = llm_discuss(results["aws-web-app"], kb, runtime(model=scripted(fn)))
+    big = max(max(v) for v in sizes.values())
+    sizes.clear()
+    _, small = llm_discuss(results["aws-web-app"], kb, runtime(model=scripted(fn), max_prompt_chars=6000))
+    assert max(max(v) for v in sizes.values()) < big * 0.7
+    assert small.status == "terminated" and small.llm.fallbacks == 0

@@ -131,3 +131,17 @@ def test_a_missing_template_is_an_error(tmp_path: Path) -> None:
             (tmp_path / f.name).write_text(f.read_text())
     with pytest.raises(KnowledgeError, match="no template for architect"):
         load_prompts(tmp_path)
+
+
+def test_ctrl_c_is_a_clean_cancel(monkeypatch, capsys, tmp_path: Path) -> None:
+    import threatroom.cli_llm as cli_llm
+
+    def interrupted(*a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_llm, "llm_extract", interrupted, raising=False)
+    monkeypatch.setattr("threatroom.llm.extract.llm_extract", interrupted)
+    out = tmp_path / "x.json"
+    rc = main(["analyze", str(EXAMPLES.parent.parent / "shared" / "examples" / "flask-blog.txt"), "--llm", "test", "--llm-extract",
+               "-f", "json", "-o", str(out)])
+    assert rc == 130 and "cancelled" in capsys.readouterr().err and not out.exists()

@@ -496,9 +496,9 @@ def main(argv: list[str] | None = None) -> int:
         rv = app(args=argv, prog_name="threatroom", standalone_mode=False)
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
-    except typer.Abort:
-        err.print("aborted")
-        return EXIT_FAILED
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("cancelled")
+        return 130
     except typer.TyperException as exc:  # usage errors: unknown command, bad option value...
         show = getattr(exc, "show", None)
         if callable(show):
@@ -518,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - last line of defence: a message, not a traceback
         err.print(Text(f"internal error ({type(exc).__name__}): {exc}; please report it", style="red"))
         return EXIT_FAILED
+    if rv == 130:  # Ctrl-C: the CLI framework turns it into this exit code
+        err.print("cancelled")
     return rv if isinstance(rv, int) else EXIT_OK
 
 

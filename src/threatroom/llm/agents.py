@@ -69,8 +69,8 @@ class LLMAgent:
         rt.provider_failures = 0
         if isinstance(out, ModelerTurnOutput) and out.threats:
             rt.proposals.extend(out.threats)
-        text = self._compose(out, protocol, first=not ctx.delivered(ctx.member.name))
-        return Reply(text, agent=rt.settings.model, **self._usage(start))
+        text, note = self._compose(out, protocol, first=not ctx.delivered(ctx.member.name))
+        return Reply(text, agent=rt.settings.model, note=note, **self._usage(start))  # type: ignore[arg-type]
 
     def _ask(self, ctx: TurnContext, protocol: Protocol, planned: str) -> TurnOutput:
         rt = self.runtime
@@ -84,7 +84,7 @@ class LLMAgent:
         instructions = f"{instructions}\n\n{prompts.common.instructions.strip()}"
         first = self.role != Role.LEADER and not ctx.delivered(me.name)
         offline_text = analysis(ctx, self.role).text() if first else None
-        prompt = f"{task}\n\n{data_block(turn_document(ctx, protocol, offline_text, planned))}"
+        prompt = f"{task}\n\n{data_block(turn_document(ctx, protocol, offline_text, planned), rt.settings.max_prompt_chars)}"
         output_type = ModelerTurnOutput if self.role == Role.THREAT_MODELER else TurnOutput
         agent: PydanticAgent[None, TurnOutput] = PydanticAgent(
             rt.model,
@@ -95,7 +95,11 @@ class LLMAgent:
         )
 
         @agent.output_validator
-        def _routing(_: RunContext[None], out: TurnOutput) -> TurnOutput:
+        def _routing(rc: RunContext[None], out: TurnOutput) -> TurnOutput:
+            # One re-ask about routing; after that the message stands and the topology's
+            # routing rules decide where it goes (see _compose), as for any speaker.
+            if rc.retry >= 1:
+                return out
             if out.terminate and not protocol.may_terminate:
                 raise ModelRetry(f"You may not end the exercise now; hand over with next set to one of {protocol.may_address}.")
             if not out.terminate and out.next not in protocol.may_address:
@@ -105,7 +109,7 @@ class LLMAgent:
         result = agent.run_sync(prompt, model_settings=rt.model_settings(output_type), timeout=rt.settings.timeout * (rt.settings.max_retries + 2))
         return result.output
 
-    def _compose(self, out: TurnOutput, protocol: Protocol, *, first: bool) -> str:
+    def _compose(self, out: TurnOutput, protocol: Protocol, *, first: bool) -> tuple[str, str | None]:
         """Heading first on a worker's analysis and a closing synthesis, never on a
         follow-up (which would replace the analysis in the record)."""
         body = out.message.strip()
@@ -115,8 +119,18 @@ class LLMAgent:
             body = f"{heading}\n{body}"
         elif not wants_heading and self.role != Role.LEADER and body.startswith(heading):
             body = body[len(heading):].strip() or "My analysis above stands."
-        ending = "TERMINATE" if out.terminate else f"NEXT: {out.next}"
-        return f"{body}\n{ending}"
+        note = None
+        if out.terminate and not protocol.may_terminate:
+            note = f"the model asked to end the exercise before it may end; the rules hand over ({protocol.suggested})"
+            ending = protocol.suggested
+        elif out.terminate:
+            ending = "TERMINATE"
+        elif out.next:
+            ending = f"NEXT: {out.next.strip()}"  # the runner refuses a hand-over the topology does not allow
+        else:  # always end on a line written here, so nothing in the model's text can steer
+            note = f"the model named no one to speak next; the rules hand over ({protocol.suggested})"
+            ending = protocol.suggested
+        return f"{body}\n{ending}", note
 
     def _usage(self, start: int) -> dict[str, object]:
         calls = self.runtime.meter.since(start)

@@ -33,9 +33,49 @@ class Protocol:
         return "TERMINATE" if self.suggested_next is None else f"NEXT: {self.suggested_next}"
 
 
-def data_block(doc: dict[str, object]) -> str:
-    text = json.dumps(doc, ensure_ascii=False, indent=1).replace("<", "\\u003c").replace(">", "\\u003e")
-    return f"<data>\n{text}\n</data>"
+def _dump(doc: dict[str, object]) -> str:
+    return json.dumps(doc, ensure_ascii=False, indent=1).replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def data_block(doc: dict[str, object], budget: int | None = None) -> str:
+    """The document as a ``<data>`` block, shrunk to ``budget`` characters when given."""
+    return f"<data>\n{_dump(fit(doc, budget) if budget else doc)}\n</data>"
+
+
+def _cut(key: str, size: int) -> object:
+    def step(doc: dict[str, object]) -> None:
+        value = doc.get(key)
+        if isinstance(value, str):
+            doc[key] = value[:size] + (" [...]" if len(value) > size else "")
+        elif isinstance(value, list):
+            doc[key] = value[:size]
+    return step
+
+
+def _slim(doc: dict[str, object]) -> None:
+    """Components and flows by id and name only; the planned message cut short."""
+    doc["components"] = [{"id": c["id"], "name": c["name"], "type": c.get("type")} for c in doc.get("components", [])]  # type: ignore[union-attr]
+    doc["flows"] = [{"id": f["id"], "from": f["from"], "to": f["to"]} for f in doc.get("flows", [])]  # type: ignore[union-attr]
+    proto = doc.get("protocol")
+    if isinstance(proto, dict) and isinstance(proto.get("planned_message"), str):
+        doc["protocol"] = dict(proto, planned_message=proto["planned_message"][:300])
+
+
+# In order: what a small model can do without first. Each step keeps the data grounded.
+_SHRINK = (_cut("conversation", 2), _cut("threats", 12), _cut("architecture_text", 1_500), _cut("offline_analysis", 3_000),
+           _slim, _cut("flows", 20), _cut("components", 20), _cut("threats", 6), _cut("offline_analysis", 1_500),
+           _cut("conversation", 1), _cut("architecture_text", 400), _cut("flows", 8), _cut("offline_analysis", 800))
+
+
+def fit(doc: dict[str, object], budget: int) -> dict[str, object]:
+    """A copy of ``doc`` made smaller, step by step, until its JSON fits ``budget`` characters
+    (for models with a small context or a slow CPU); it may stay above it."""
+    out = dict(doc)
+    for step in _SHRINK:
+        if len(_dump(out)) <= budget:
+            break
+        step(out)  # type: ignore[operator]
+    return out
 
 
 def read_data_block(prompt: str) -> dict[str, object]:

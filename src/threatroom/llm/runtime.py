@@ -23,6 +23,24 @@ NATIVE_BY_DEFAULT = frozenset({"ollama", "openai-compatible"})
 DOWN_AFTER = 2  # consecutive turns lost to provider errors before the rest go offline
 
 
+_GRAMMAR_DROP = frozenset({"maxLength", "minLength", "maxItems", "minItems", "description", "title", "default"})
+
+
+def grammar_schema(output_type: type[BaseModel]) -> dict[str, Any]:
+    """The output schema without length bounds or prose: llama.cpp compiles the schema into a
+    grammar, and a bound like maxLength 8000 makes it large enough to crash the sampler
+    (llama-cpp-python 0.3.36). The answer is still validated against the full model."""
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k not in _GRAMMAR_DROP or isinstance(v, dict)}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    return strip(output_type.model_json_schema())  # type: ignore[no-any-return]
+
+
 @dataclass
 class LLMRuntime:
     settings: LLMSettings
@@ -45,7 +63,7 @@ class LLMRuntime:
         out: dict[str, Any] = {"temperature": self.settings.temperature, "max_tokens": self.settings.max_output_tokens, "timeout": self.settings.timeout}
         if self.output_mode == "json_object" and output_type is not None:
             # llama-cpp-python's server turns a schema attached to json_object into a grammar
-            out["extra_body"] = {"response_format": {"type": "json_object", "schema": output_type.model_json_schema()}}
+            out["extra_body"] = {"response_format": {"type": "json_object", "schema": grammar_schema(output_type)}}
         return out
 
     def output_spec(self, output_type: type) -> Any:

@@ -28,6 +28,7 @@ ENV = {
     "api_key_file": "THREATROOM_LLM_API_KEY_FILE",
     "max_cost": "THREATROOM_LLM_MAX_COST",
     "max_tokens": "THREATROOM_LLM_MAX_TOKENS",
+    "max_prompt_chars": "THREATROOM_LLM_MAX_PROMPT_CHARS",
     "timeout": "THREATROOM_LLM_TIMEOUT",
     "cache_dir": "THREATROOM_LLM_CACHE_DIR",
     "output_mode": "THREATROOM_LLM_OUTPUT_MODE",
@@ -50,6 +51,10 @@ class LLMSettings(BaseModel):
     backoff: float = Field(default=1.0, ge=0, le=60, description="First wait before a retry, in seconds; doubles each time.")
     output_retries: int = Field(default=2, ge=0, le=5, description="Re-asks when an answer fails validation, before the offline agent takes the turn.")
     max_output_tokens: int = Field(default=1200, ge=64, le=32_000, description="Most tokens one answer may have.")
+    max_prompt_chars: int | None = Field(
+        default=None, ge=2_000, le=1_000_000,
+        description="Shrink the grounded data to about this many characters (for small local models; ~4 characters a token).",
+    )
     max_cost: float | None = Field(default=None, gt=0, description="Stop (with a partial result) once this many US dollars are spent.")
     max_tokens: int | None = Field(default=None, gt=0, description="Stop (with a partial result) once this many tokens are used.")
     cache: bool = Field(default=True, description="Reuse recorded responses for identical requests.")
