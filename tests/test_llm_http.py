@@ -150,3 +150,11 @@ def test_json_object_mode_attaches_the_schema_for_llama_cpp(server: FakeServer, 
     formats = [r["response_format"] for r in server.requests]
     assert all(f["type"] == "json_object" and "message" in f["schema"]["properties"] for f in formats)
     assert any("threats" in f["schema"]["properties"] for f in formats)  # the threat modeler's own schema
+
+
+def test_text_mode_asks_for_no_response_format(server: FakeServer, kb) -> None:
+    result = analyze_file(EXAMPLES / "flask-blog.yaml")
+    _, record = llm_discuss(result, kb, _runtime(server, output_mode="text"))
+    assert record.status == "terminated" and record.llm.fallbacks == 0
+    assert all(r["response_format"] == {"type": "text"} for r in server.requests)
+    assert all(any('"message"' in m["content"] for m in r["messages"] if m["role"] == "system") for r in server.requests)  # schema in the instructions

@@ -64,12 +64,15 @@ class LLMRuntime:
         if self.output_mode == "json_object" and output_type is not None:
             # llama-cpp-python's server turns a schema attached to json_object into a grammar
             out["extra_body"] = {"response_format": {"type": "json_object", "schema": grammar_schema(output_type)}}
+        elif self.output_mode == "text":
+            out["extra_body"] = {"response_format": {"type": "text"}}
         return out
 
     def output_spec(self, output_type: type) -> Any:
         from pydantic_ai import NativeOutput, PromptedOutput, ToolOutput
 
-        wrap = {"tool": ToolOutput, "native": NativeOutput, "prompted": PromptedOutput, "json_object": PromptedOutput}[self.output_mode]
+        wrap = {"tool": ToolOutput, "native": NativeOutput, "prompted": PromptedOutput, "json_object": PromptedOutput,
+                "text": PromptedOutput}[self.output_mode]
         return wrap(output_type)
 
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from ..errors import InputError
 
-OutputMode = Literal["auto", "tool", "native", "prompted", "json_object"]
+OutputMode = Literal["auto", "tool", "native", "prompted", "json_object", "text"]
 
 ENV = {
     "model": "THREATROOM_LLM",
@@ -62,7 +62,8 @@ class LLMSettings(BaseModel):
     output_mode: OutputMode = Field(
         default="auto",
         description="How structured answers are asked for: tool calls, a JSON-schema response format (native), a prompt, "
-        "or json_object with the schema attached (llama-cpp-python's server, which constrains the answer to it).",
+        "json_object with the schema attached (llama-cpp-python's server, which constrains the answer to it), "
+        "or text: the schema in the prompt and no response format at all (fast on servers whose grammar sampling is slow).",
     )
     extract: bool = Field(default=False, description="Let the LLM propose components and flows from a plain-words description.")
 
