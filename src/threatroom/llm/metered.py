@@ -25,6 +25,7 @@ from pydantic_ai.exceptions import (
 )
 from pydantic_ai.models.wrapper import WrapperModel
 
+from ..agents.protocol import LLMCall as Call  # one model request as the provider reported it
 from ..errors import BudgetExceeded, Cancelled
 from .cache import ResponseCache
 
@@ -35,21 +36,6 @@ if TYPE_CHECKING:
 
 Sleep = Callable[[float], Awaitable[None]]
 MAX_WAIT = 60.0
-
-
-@dataclass(frozen=True)
-class Call:
-    """One model request as the provider reported it."""
-
-    agent: str
-    model: str
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
-    cached: bool = False
-    attempts: int = 1
-    price_known: bool = True
-    error: str | None = None
 
 
 @dataclass
@@ -163,7 +149,7 @@ class MeteredModel(WrapperModel):
         if key is not None and self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
-                meter.calls.append(Call(meter.agent, self.threatroom_model_id, 0, 0, 0.0, cached=True))
+                meter.calls.append(Call(agent=meter.agent, model=self.threatroom_model_id, input_tokens=0, output_tokens=0, cost_usd=0.0, cached=True))
                 return hit
         attempt = 0
         while True:
@@ -174,14 +160,16 @@ class MeteredModel(WrapperModel):
             except ModelAPIError as exc:
                 if attempt > self.max_retries or not _retryable(exc) or meter.cancel.is_set():
                     meter.events.append(f"{meter.agent}: request failed after {attempt} attempt(s): {_describe(exc)}")
-                    meter.calls.append(Call(meter.agent, self.threatroom_model_id, 0, 0, 0.0, attempts=attempt, error=_describe(exc)))
+                    meter.calls.append(Call(agent=meter.agent, model=self.threatroom_model_id, input_tokens=0, output_tokens=0, cost_usd=0.0,
+                                            attempts=attempt, error=_describe(exc)))
                     raise
                 delay = _wait(exc, attempt, self.backoff)
                 meter.events.append(f"{meter.agent}: {_describe(exc)}; retry {attempt} of {self.max_retries} in {delay:.1f}s")
                 await self._sleep(delay)
         cost, known = _price(response)
         usage = response.usage
-        meter.calls.append(Call(meter.agent, self.threatroom_model_id, usage.input_tokens, usage.output_tokens, cost, attempts=attempt, price_known=known))
+        meter.calls.append(Call(agent=meter.agent, model=self.threatroom_model_id, input_tokens=usage.input_tokens,
+                                output_tokens=usage.output_tokens, cost_usd=cost, attempts=attempt, price_known=known))
         if key is not None and self.cache is not None:
             self.cache.put(key, response)
         return response

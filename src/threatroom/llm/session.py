@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 
 from ..agents import Discussion, Message, discuss, load_topology
 from ..agents.base import Agent
-from ..agents.protocol import LLMCall, LLMUsage
+from ..agents.protocol import LLMUsage
 from ..agents.topology import Topology
 from ..engine.merge import add_threats
 from ..knowledge.base import KnowledgeBase
@@ -32,7 +32,7 @@ def usage_record(runtime: LLMRuntime, added: list[str], dropped: list[str]) -> L
         model=runtime.settings.model,
         endpoint=runtime.settings.base_url,
         prompts=runtime.prompts.versions(),
-        calls=[LLMCall(**c.__dict__) for c in m.calls],
+        calls=list(m.calls),
         input_tokens=m.input_tokens,
         output_tokens=m.output_tokens,
         cost_usd=m.cost_usd,
