@@ -131,7 +131,8 @@ def analyze(
     err = _err()
     t0 = time.perf_counter()
     knowledge = load_knowledge(kb or ())
-    runtime = LlmFlags(llm, llm_base_url, llm_key_file, extract=llm_extract, no_cache=no_llm_cache).runtime()
+    # on analyze, the LLM's only job is extraction: --llm implies --llm-extract
+    runtime = LlmFlags(llm, llm_base_url, llm_key_file, extract=llm_extract or llm is not None, no_cache=no_llm_cache).runtime()
     result = analysed(input, knowledge, runtime)
     dt = time.perf_counter() - t0
     if not quiet:

@@ -34,7 +34,8 @@ class Protocol:
 
 
 def _dump(doc: dict[str, object]) -> str:
-    return json.dumps(doc, ensure_ascii=False, indent=1).replace("<", "\\u003c").replace(">", "\\u003e")
+    # compact: indentation would cost tokens on every turn
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def data_block(doc: dict[str, object], budget: int | None = None) -> str:
