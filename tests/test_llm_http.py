@@ -158,3 +158,16 @@ def test_text_mode_asks_for_no_response_format(server: FakeServer, kb) -> None:
     assert record.status == "terminated" and record.llm.fallbacks == 0
     assert all(r["response_format"] == {"type": "text"} for r in server.requests)
     assert all(any('"message"' in m["content"] for m in r["messages"] if m["role"] == "system") for r in server.requests)  # schema in the instructions
+
+
+def test_anthropic_provider_over_http_with_costs(kb) -> None:
+    with FakeServer(model_name="claude-sonnet-4-6") as srv:
+        settings = LLMSettings(model="anthropic:claude-sonnet-4-6", base_url=srv.url.removesuffix("/v1"), api_key="sk-ant-test", cache=False)
+        _, record = llm_discuss(analyze_file(EXAMPLES / "flask-blog.yaml"), kb, open_runtime(settings))
+        assert record.status == "terminated" and record.llm.fallbacks == 0
+        assert "sk-ant-test" in srv.authorizations[0] and srv.requests[0]["tools"]
+    for call in record.llm.calls:
+        expected = calc_price(Usage(input_tokens=call.input_tokens, output_tokens=call.output_tokens),
+                              model_ref="claude-sonnet-4-6", provider_id="anthropic")
+        assert call.price_known and call.cost_usd == pytest.approx(float(expected.total_price))
+    assert record.llm.cost_usd > 0

@@ -63,7 +63,7 @@ def test_missing_key_explains_how_to_run_offline(capsys) -> None:
     err = capsys.readouterr().err
     assert rc == 2 and "OPENAI_API_KEY" in err and "offline" in err and "--llm test" in err
     with pytest.raises(InputError, match="ANTHROPIC_API_KEY"):
-        build_model(LLMSettings(model="anthropic:claude-sonnet-4-5"))
+        build_model(LLMSettings(model="anthropic:claude-sonnet-4-6"))
 
 
 @pytest.mark.parametrize("model, message", [("foo:bar", "unknown LLM provider"), ("openai:", "give a model name"),
@@ -77,7 +77,7 @@ def test_providers_build_without_network() -> None:
     from pydantic_ai.models.anthropic import AnthropicModel
     from pydantic_ai.models.openai import OpenAIChatModel
 
-    assert isinstance(build_model(LLMSettings(model="anthropic:claude-sonnet-4-5", api_key="k")), AnthropicModel)
+    assert isinstance(build_model(LLMSettings(model="anthropic:claude-sonnet-4-6", api_key="k")), AnthropicModel)
     m = build_model(LLMSettings(model="ollama:llama3.1"))
     assert isinstance(m, OpenAIChatModel) and "11434" in m.base_url
     m = build_model(LLMSettings(model="openai-compatible:qwen", base_url="http://127.0.0.1:9/v1"))

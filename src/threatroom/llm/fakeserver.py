@@ -1,4 +1,5 @@
-"""A loopback OpenAI-compatible chat server answering with the fake model's brain.
+"""A loopback chat server answering with the fake model's brain: the OpenAI chat
+completions API (``/v1/chat/completions``) and the Anthropic messages API (``/v1/messages``).
 
 It lets tests and demos drive the real provider path (HTTP, the OpenAI SDK, usage
 objects, pricing) without a vendor. A script of faults (HTTP errors, delays,
@@ -45,7 +46,8 @@ def _prompt(body: dict[str, Any]) -> str:
 
 def _schema(body: dict[str, Any]) -> dict[str, Any]:
     if body.get("tools"):
-        return body["tools"][0]["function"].get("parameters", {})
+        tool = body["tools"][0]
+        return tool["function"].get("parameters", {}) if "function" in tool else tool.get("input_schema", {})
     fmt = body.get("response_format") or {}
     return (fmt.get("json_schema") or {}).get("schema", {})
 
@@ -70,15 +72,19 @@ class FakeServer:
     def queue(self, *faults: Fault) -> None:
         self.faults.extend(faults)
 
-    def _reply(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str], float]:
+    def _reply(self, body: dict[str, Any], api: str = "openai") -> tuple[int, dict[str, Any], dict[str, str], float]:
         with self._lock:
             self.requests.append(body)
             fault = self.faults.popleft() if self.faults else Fault()
         headers = {"retry-after": str(fault.retry_after)} if fault.retry_after is not None else {}
         if fault.status:
+            if api == "anthropic":
+                return fault.status, {"type": "error", "error": {"type": "api_error", "message": "injected fault"}}, headers, fault.delay
             return fault.status, {"error": {"message": "injected fault", "type": "server_error", "code": fault.status}}, headers, fault.delay
         schema = _schema(body)
         data = {"message": 42} if fault.garbage else answer(_prompt(body), wants_threats="threats" in schema.get("properties", {}))
+        if api == "anthropic":
+            return 200, self._anthropic(body, data), headers, fault.delay
         content = json.dumps(data)
         message: dict[str, Any] = {"role": "assistant", "content": content}
         if body.get("tools"):
@@ -93,6 +99,19 @@ class FakeServer:
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
         }
         return 200, out, headers, fault.delay
+
+    def _anthropic(self, body: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        n = len(self.requests)
+        if body.get("tools"):
+            block: dict[str, Any] = {"type": "tool_use", "id": f"toolu_{n}", "name": body["tools"][0]["name"], "input": data}
+        else:
+            block = {"type": "text", "text": json.dumps(data)}
+        return {
+            "id": f"msg_{n}", "type": "message", "role": "assistant", "model": self.model_name, "content": [block],
+            "stop_reason": "tool_use" if body.get("tools") else "end_turn", "stop_sequence": None,
+            "usage": {"input_tokens": max(1, len(json.dumps([body.get("system"), body.get("messages")])) // 4),
+                      "output_tokens": max(1, len(json.dumps(data)) // 4)},
+        }
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -121,7 +140,9 @@ class FakeServer:
                     self._send(404, {"error": {"message": "not found"}})
 
             def do_POST(self) -> None:  # noqa: N802
-                if not self.path.rstrip("/").endswith("/chat/completions"):
+                path = self.path.split("?", 1)[0].rstrip("/")
+                api = "anthropic" if path.endswith("/messages") else "openai" if path.endswith("/chat/completions") else ""
+                if not api:
                     self._send(404, {"error": {"message": "not found"}})
                     return
                 try:
@@ -129,8 +150,8 @@ class FakeServer:
                 except ValueError:
                     self._send(400, {"error": {"message": "invalid JSON"}})
                     return
-                server.authorizations.append(self.headers.get("Authorization", ""))
-                status, payload, headers, delay = server._reply(body)
+                server.authorizations.append(self.headers.get("Authorization") or self.headers.get("x-api-key") or "")
+                status, payload, headers, delay = server._reply(body, api)
                 if delay:
                     time.sleep(delay)
                 self._send(status, payload, headers)
