@@ -145,3 +145,11 @@ def test_ctrl_c_is_a_clean_cancel(monkeypatch, capsys, tmp_path: Path) -> None:
     rc = main(["analyze", str(EXAMPLES.parent.parent / "shared" / "examples" / "flask-blog.txt"), "--llm", "test", "--llm-extract",
                "-f", "json", "-o", str(out)])
     assert rc == 130 and "cancelled" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_configured_model_does_not_touch_offline_analysis(monkeypatch, capsys, tmp_path: Path) -> None:
+    monkeypatch.setenv("THREATROOM_LLM", "openai:gpt-4o")  # no key anywhere
+    out = tmp_path / "r.json"
+    assert main(["analyze", str(EXAMPLES / "flask-blog.yaml"), "-f", "json", "-o", str(out), "-q"]) == 0
+    rc = main(["discuss", str(EXAMPLES / "flask-blog.yaml"), "-q", "-o", str(tmp_path / "d.md")])
+    assert rc == 2 and "OPENAI_API_KEY" in capsys.readouterr().err  # discuss does use the configured model

@@ -132,7 +132,7 @@ def analyze(
     t0 = time.perf_counter()
     knowledge = load_knowledge(kb or ())
     # on analyze, the LLM's only job is extraction: --llm implies --llm-extract
-    runtime = LlmFlags(llm, llm_base_url, llm_key_file, extract=llm_extract or llm is not None, no_cache=no_llm_cache).runtime()
+    runtime = LlmFlags(llm, llm_base_url, llm_key_file, extract=llm_extract or llm is not None, no_cache=no_llm_cache).runtime(extraction_only=True)
     result = analysed(input, knowledge, runtime)
     dt = time.perf_counter() - t0
     if not quiet:
@@ -399,7 +399,7 @@ def extract(
     With --llm, the LLM proposes what the reader missed; only proposals that quote the text are kept."""
     knowledge = load_knowledge(kb or ())
     model = load_input(input, knowledge)
-    runtime = LlmFlags(llm, llm_base_url, llm_key_file, extract=llm is not None, no_cache=no_llm_cache).runtime()
+    runtime = LlmFlags(llm, llm_base_url, llm_key_file, extract=llm is not None, no_cache=no_llm_cache).runtime(extraction_only=True)
     if runtime is not None and input.suffix.lower() not in {".yaml", ".yml", ".json"}:
         from .llm.extract import llm_extract
 

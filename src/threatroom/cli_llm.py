@@ -36,14 +36,19 @@ class LlmFlags:
     extract: bool = False
     no_cache: bool = False
 
-    def runtime(self) -> LLMRuntime | None:
-        """The LLM run these flags ask for (with environment and config), or None: offline."""
+    def runtime(self, *, extraction_only: bool = False) -> LLMRuntime | None:
+        """The LLM run these flags ask for (with environment and config), or None: offline.
+
+        ``extraction_only``: the command's only LLM step is extraction (analyze, extract), so
+        a model set in the environment or config file does not matter unless extraction is on."""
         from .llm.settings import resolve_settings
 
         flags = {"model": self.llm, "base_url": self.base_url, "api_key_file": self.key_file,
                  "max_cost": self.max_cost, "max_tokens": self.max_tokens,
                  "extract": True if self.extract else None, "cache": False if self.no_cache else None}
         settings = resolve_settings(flags)
+        if settings is not None and extraction_only and not settings.extract:
+            return None
         if settings is None:
             if self.extract or self.max_cost or self.max_tokens:
                 raise InputError("--llm-extract, --max-cost and --max-tokens need a model: add --llm (or set THREATROOM_LLM)", "--llm")
