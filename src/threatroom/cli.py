@@ -490,11 +490,23 @@ def kb_validate(folder: Annotated[Path, typer.Argument(help="Knowledge folder to
     return EXIT_BAD_INPUT if failures else EXIT_OK
 
 
+from .cli_service import register as _register_service  # noqa: E402 - the service commands join the same app
+
+_register_service(app)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises for expected errors)."""
     err = _err()
+    from contextlib import ExitStack
+
+    from .cli_llm import CLEANUP
+
+    stack = ExitStack()
+    token = CLEANUP.set(stack)
     try:
-        rv = app(args=argv, prog_name="threatroom", standalone_mode=False)
+        with stack:
+            rv = app(args=argv, prog_name="threatroom", standalone_mode=False)
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
     except (typer.Abort, KeyboardInterrupt):
@@ -519,6 +531,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - last line of defence: a message, not a traceback
         err.print(Text(f"internal error ({type(exc).__name__}): {exc}; please report it", style="red"))
         return EXIT_FAILED
+    finally:
+        CLEANUP.reset(token)
     if rv == 130:  # Ctrl-C: the CLI framework turns it into this exit code
         err.print("cancelled")
     return rv if isinstance(rv, int) else EXIT_OK

@@ -3,6 +3,8 @@ environment and config; LLM-assisted extraction; the LLM discussion."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,6 +18,10 @@ from .model import ThreatModel
 
 if TYPE_CHECKING:
     from .llm.runtime import LLMRuntime
+
+# The resources one CLI invocation opened (an LLM run's event loop and HTTP client);
+# main() closes them when the command ends, however it ends.
+CLEANUP: ContextVar[ExitStack | None] = ContextVar("threatroom_cli_cleanup", default=None)
 
 LlmOpt = Annotated[str | None, typer.Option("--llm", help="Use an LLM: test, openai:<model>, anthropic:<model>, ollama:<model> or openai-compatible:<model> (env THREATROOM_LLM).", rich_help_panel="LLM")]
 BaseUrlOpt = Annotated[str | None, typer.Option("--llm-base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (vLLM, llama.cpp, LM Studio, Azure).", rich_help_panel="LLM")]
@@ -59,7 +65,11 @@ class LlmFlags:
             from .llm.runtime import open_runtime
         except ImportError:
             raise MissingExtra("LLM mode needs the optional dependencies: pip install 'threatroom[llm]'", "--llm") from None
-        return open_runtime(settings)
+        runtime = open_runtime(settings)
+        stack = CLEANUP.get()
+        if stack is not None:
+            stack.callback(runtime.close)
+        return runtime
 
 
 def analysed(input: Path, knowledge: KnowledgeBase, runtime: LLMRuntime | None) -> ThreatModel:

@@ -106,7 +106,7 @@ class LLMAgent:
                 raise ModelRetry(f"'next' must be one of {protocol.may_address} (suggested: {protocol.suggested}).")
             return out
 
-        result = agent.run_sync(prompt, model_settings=rt.model_settings(output_type), timeout=rt.settings.timeout * (rt.settings.max_retries + 2))
+        result = rt.run(agent, prompt, model_settings=rt.model_settings(output_type), timeout=rt.settings.timeout * (rt.settings.max_retries + 2))
         return result.output
 
     def _compose(self, out: TurnOutput, protocol: Protocol, *, first: bool) -> tuple[str, str | None]:

@@ -155,7 +155,7 @@ def llm_extract(text: str, model: SystemModel, kb: KnowledgeBase, runtime: LLMRu
     )
     runtime.meter.agent = "extraction"
     try:
-        out = agent.run_sync(f"{task}\n\n{data_block(doc, runtime.settings.max_prompt_chars)}", model_settings=runtime.model_settings(ExtractionOutput)).output
+        out = runtime.run(agent, f"{task}\n\n{data_block(doc, runtime.settings.max_prompt_chars)}", model_settings=runtime.model_settings(ExtractionOutput)).output
     except RunStopped:
         raise
     except (ModelAPIError, UnexpectedModelBehavior, AgentRunError) as exc:

@@ -3,6 +3,7 @@ threat modeler proposed. Built per analysis; never shared between analyses."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,40 @@ class LLMRuntime:
     fallbacks: int = 0
     provider_failures: int = 0
     down: str | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def run(self, agent: Any, prompt: str, **kwargs: Any) -> Any:
+        """Run a pydantic-ai agent on this run's own event loop (one loop for all its calls,
+        so the provider's connection pool is reused; closed by :meth:`close`)."""
+        if self.loop is None or self.loop.is_closed():
+            self.loop = asyncio.new_event_loop()
+        return self.loop.run_until_complete(agent.run(prompt, **kwargs))
+
+    def close(self) -> None:
+        """Close the provider's HTTP client and the event loop. Safe to call twice."""
+        if self.loop is None or self.loop.is_closed():
+            return
+        client = getattr(self.model.wrapped, "client", None)
+        closer = getattr(client, "close", None)
+        try:
+            if closer is not None:
+                result = closer()
+                if asyncio.iscoroutine(result):
+                    self.loop.run_until_complete(result)
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        finally:
+            self.loop.close()
+
+    def __del__(self) -> None:  # a run nobody closed: at least do not leak the loop
+        loop = self.loop
+        if loop is not None and not loop.is_closed() and not loop.is_running():
+            loop.close()
+
+    def __enter__(self) -> LLMRuntime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def output_mode(self) -> str:

@@ -1,0 +1,247 @@
+"""The HTTP API (FastAPI). Every job belongs to the tenant of the key that created it;
+any other tenant gets 404 for it, on every endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from .. import __version__
+from . import jobs
+from .config import ServiceSettings
+from .db import Database
+from .keys import LOCAL_TENANT, Principal, any_keys, authenticate
+from .limits import BodyLimit, RateLimiter
+from .pipeline import REPORT_NAME, AnalysisRequest
+from .tables import Job
+
+log = logging.getLogger("threatroom.service")
+REPORT_SUFFIX = {"html": "html", "pdf": "pdf", "md": "markdown", "json": "json", "sarif": "sarif", "csv": "csv"}
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
+class JobOut(BaseModel):
+    id: str
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    stage: str
+    progress: int = Field(ge=0, le=100)
+    error: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    links: dict[str, str]
+
+
+class JobPage(BaseModel):
+    items: list[JobOut]
+    next: str | None = Field(description="Pass as ?before= for the next page; null at the end.")
+
+
+def principal(
+    request: Request,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_api_key: Annotated[str | None, Header(alias="X-API-Key", include_in_schema=False)] = None,
+) -> Principal:
+    """The caller's tenant, from its API key; anonymous only on a loopback server with no keys."""
+    db: Database = request.app.state.db
+    settings: ServiceSettings = request.app.state.settings
+    token = x_api_key or (authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None)
+    with db.session() as s:
+        if token:
+            who = authenticate(s, token)
+            if who is None:
+                raise HTTPException(401, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
+        elif settings.loopback and not any_keys(s):
+            who = Principal(LOCAL_TENANT, None)
+        else:
+            raise HTTPException(401, "an API key is required (Authorization: Bearer <key>)", headers={"WWW-Authenticate": "Bearer"})
+    wait = request.app.state.limiter.take((who.tenant, who.key_name))
+    if wait:
+        raise HTTPException(429, "rate limit reached", headers={"Retry-After": str(max(1, round(wait)))})
+    return who
+
+
+Who = Annotated[Principal, Depends(principal)]
+
+
+def _out(job: Job) -> JobOut:
+    base = f"/v1/analyses/{job.id}"
+    links = {"self": base, "events": f"{base}/events"}
+    if job.status == "succeeded":
+        links.update(model=f"{base}/model", threats=f"{base}/threats", conversation=f"{base}/conversation", dfd=f"{base}/dfd.svg")
+    return JobOut(id=job.id, status=job.status, stage=job.stage, progress=job.progress, error=job.error,  # type: ignore[arg-type]
+                  attempts=job.attempts, created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at, links=links)
+
+
+def create_app(settings: ServiceSettings | None = None, *, database: Database | None = None, executor: Any = None,
+               start_workers: bool = True) -> FastAPI:
+    settings = settings or ServiceSettings.from_env()
+    db = database or Database(settings.database_url)
+    db.migrate()
+    if executor is None:
+        if settings.executor == "celery":
+            from .celery_executor import CeleryExecutor
+
+            executor = CeleryExecutor(settings)
+        else:
+            from .worker import LocalExecutor
+
+            executor = LocalExecutor(db, settings)
+    limiter = RateLimiter(settings.rate_per_minute)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if start_workers:
+            executor.start()
+        try:
+            yield
+        finally:
+            executor.shutdown()
+
+    app = FastAPI(title="threatroom", version=__version__, lifespan=lifespan,
+                  description="Threat models as a service: submit an architecture, follow the job, fetch the register and reports.")
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.state.db, app.state.settings, app.state.executor, app.state.limiter = db, settings, executor, limiter
+
+
+    def owned(job_id: str, who: Principal) -> Job:
+        job = jobs.get(db, who.tenant, job_id) if len(job_id) <= 64 else None
+        if job is None:
+            raise HTTPException(404, "no such analysis")
+        return job
+
+    @app.post("/v1/analyses", status_code=202, response_model=JobOut, summary="Submit an analysis")
+    def submit(req: AnalysisRequest, who: Who, response: Response,
+               idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None) -> JobOut:
+        if req.llm and req.llm not in settings.llm_models:
+            raise HTTPException(422, f"this server allows the LLM models: {', '.join(settings.llm_models) or 'none'}")
+        try:
+            job, created = jobs.submit(db, who.tenant, req, idempotency_key)
+        except jobs.IdempotencyConflict as exc:
+            raise HTTPException(409, str(exc)) from None
+        if created:
+            executor.notify(job.id)
+            log.info("job %s queued for tenant %s", job.id, who.tenant)
+        else:
+            response.status_code = 200
+            response.headers["Idempotent-Replayed"] = "true"
+        return _out(job)
+
+    @app.get("/v1/analyses", response_model=JobPage, summary="List your analyses, newest first")
+    def listing(who: Who, limit: Annotated[int, Query(ge=1, le=100)] = 20, before: Annotated[str | None, Query(max_length=64)] = None) -> JobPage:
+        rows = jobs.page(db, who.tenant, limit + 1, before)
+        return JobPage(items=[_out(j) for j in rows[:limit]], next=rows[limit - 1].id if len(rows) > limit else None)
+
+    @app.get("/v1/analyses/{job_id}", response_model=JobOut, summary="Status, progress and failure reason")
+    def status(job_id: str, who: Who) -> JobOut:
+        return _out(owned(job_id, who))
+
+    @app.delete("/v1/analyses/{job_id}", status_code=202, response_model=JobOut, summary="Cancel an analysis")
+    def cancel(job_id: str, who: Who) -> JobOut:
+        owned(job_id, who)
+        job = jobs.cancel(db, who.tenant, job_id)
+        assert job is not None
+        return _out(job)
+
+    def _artifact(job_id: str, who: Principal, name: str) -> Response:
+        job = owned(job_id, who)
+        if job.status != "succeeded":
+            raise HTTPException(409, f"the analysis is {job.status}; results exist once it has succeeded")
+        art = jobs.artifact(db, who.tenant, job_id, name)
+        if art is None:
+            raise HTTPException(404, f"this analysis has no {name} (ask for it in 'formats')")
+        headers = {**SECURITY_HEADERS, "ETag": f'"{art.sha256}"', "X-Checksum-SHA256": art.sha256,
+                   "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"}
+        if art.media_type == "application/pdf":
+            headers["Content-Disposition"] = f'attachment; filename="{job_id}.pdf"'
+        return Response(art.data, media_type=art.media_type, headers=headers)
+
+    @app.get("/v1/analyses/{job_id}/model", summary="The extracted model (JSON)")
+    def model(job_id: str, who: Who) -> Response:
+        return _artifact(job_id, who, "model.json")
+
+    @app.get("/v1/analyses/{job_id}/threats", summary="The threat register (the JSON contract)")
+    def threats(job_id: str, who: Who) -> Response:
+        return _artifact(job_id, who, "threats.json")
+
+    @app.get("/v1/analyses/{job_id}/conversation", summary="The stakeholder discussion record (JSON)")
+    def conversation(job_id: str, who: Who) -> Response:
+        return _artifact(job_id, who, "conversation.json")
+
+    @app.get("/v1/analyses/{job_id}/report.{suffix}", summary="A report: html, pdf, md, json, sarif or csv")
+    def report(job_id: str, suffix: Literal["html", "pdf", "md", "json", "sarif", "csv"], who: Who) -> Response:
+        return _artifact(job_id, who, REPORT_NAME[REPORT_SUFFIX[suffix]])
+
+    @app.get("/v1/analyses/{job_id}/dfd.svg", summary="The data-flow diagram")
+    def dfd(job_id: str, who: Who) -> Response:
+        return _artifact(job_id, who, "dfd.svg")
+
+    @app.get("/v1/analyses/{job_id}/attack-trees/{n}.svg", summary="Attack tree n (1-based)")
+    def tree(job_id: str, n: Annotated[int, Field(ge=1, le=100)], who: Who) -> Response:
+        return _artifact(job_id, who, f"attack-trees/{n}.svg")
+
+    @app.get("/v1/analyses/{job_id}/events", summary="Server-sent events: progress and each message as it happens",
+             response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
+    async def events(job_id: str, who: Who, request: Request,
+                     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None) -> StreamingResponse:
+        owned(job_id, who)
+        start = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+
+        async def stream() -> AsyncIterator[bytes]:
+            seq, idle = start, 0.0
+            while True:
+                rows, state = await asyncio.to_thread(jobs.events_after, db, who.tenant, job_id, seq)
+                for ev in rows:
+                    seq = ev.seq
+                    yield f"id: {ev.seq}\nevent: {ev.kind}\ndata: {ev.data}\n\n".encode()
+                if state is None or (not rows and state in jobs.FINISHED):
+                    yield b"event: end\ndata: {}\n\n"
+                    return
+                if await request.is_disconnected():
+                    return
+                if rows:
+                    idle = 0.0
+                else:
+                    idle += 0.25
+                    if idle >= 15:
+                        idle = 0.0
+                        yield b": keep-alive\n\n"
+                    await asyncio.sleep(0.25)
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    @app.get("/v1/info", summary="What this server offers")
+    def info(who: Who) -> dict[str, Any]:
+        return {"version": __version__, "tenant": who.tenant, "llm_models": settings.llm_models,
+                "formats": sorted(REPORT_SUFFIX), "max_body_bytes": settings.max_body_bytes}
+
+    @app.get("/healthz", summary="The process is up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="The database answers and the workers run")
+    def readyz() -> JSONResponse:
+        try:
+            counts = jobs.stats(db)
+        except Exception as exc:  # noqa: BLE001 - report, do not crash
+            return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
+        return JSONResponse({"status": "ready", "executor": settings.executor, "jobs": counts})
+
+    return app
+
+
+def json_dumps(data: Any) -> str:
+    return json.dumps(data, default=str)
+
+
+__all__ = ["JobOut", "JobPage", "create_app"]
