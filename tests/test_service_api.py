@@ -212,3 +212,17 @@ def test_user_text_is_not_logged_at_info(tmp_path: Path, caplog) -> None:
         job = c.post("/v1/analyses", json={"text": BLOG + f"\nThe {secret} service stores invoices in PostgreSQL."}).json()
         wait(c, job["id"])
     assert caplog.records and not any(secret in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("body", [{"text": "zzz\x00qqq"}, {"text": "x", "name": "n\x00x"}, {"text": "x", "goals": ["a\x00"]}])
+def test_nul_characters_are_refused(tmp_path: Path, body: dict) -> None:
+    with make(tmp_path, workers=0) as c:
+        assert c.post("/v1/analyses", json=body).status_code == 422
+
+
+def test_malformed_ids_are_404_not_errors(tmp_path: Path) -> None:
+    with make(tmp_path, workers=0) as c:
+        for path in ("/v1/analyses/a%00b", "/v1/analyses/" + "f" * 33, "/v1/analyses/a%00b/threats"):
+            assert c.get(path).status_code == 404
+        assert c.delete("/v1/analyses/a%00b").status_code == 404
+        assert c.get("/v1/analyses", params={"before": "a\x00b"}).status_code == 200

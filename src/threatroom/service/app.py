@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -26,6 +27,13 @@ from .tables import Job
 
 log = logging.getLogger("threatroom.service")
 REPORT_SUFFIX = {"html": "html", "pdf": "pdf", "md": "markdown", "json": "json", "sarif": "sarif", "csv": "csv"}
+JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+MAX_SEQ = 2**31 - 1
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or invalid API key"},
+    404: {"description": "No such analysis for this tenant"},
+    429: {"description": "Rate limit reached (see Retry-After)"},
+}
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
@@ -115,12 +123,13 @@ def create_app(settings: ServiceSettings | None = None, *, database: Database | 
 
 
     def owned(job_id: str, who: Principal) -> Job:
-        job = jobs.get(db, who.tenant, job_id) if len(job_id) <= 64 else None
+        job = jobs.get(db, who.tenant, job_id) if JOB_ID.match(job_id) else None
         if job is None:
             raise HTTPException(404, "no such analysis")
         return job
 
-    @app.post("/v1/analyses", status_code=202, response_model=JobOut, summary="Submit an analysis")
+    @app.post("/v1/analyses", responses={**ERRORS, 409: {"description": "Idempotency-Key reused with another request"},
+                                         413: {"description": "Request body too large"}}, status_code=202, response_model=JobOut, summary="Submit an analysis")
     def submit(req: AnalysisRequest, who: Who, response: Response,
                idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None) -> JobOut:
         if req.llm and req.llm not in settings.llm_models:
@@ -137,16 +146,16 @@ def create_app(settings: ServiceSettings | None = None, *, database: Database | 
             response.headers["Idempotent-Replayed"] = "true"
         return _out(job)
 
-    @app.get("/v1/analyses", response_model=JobPage, summary="List your analyses, newest first")
+    @app.get("/v1/analyses", responses=ERRORS, response_model=JobPage, summary="List your analyses, newest first")
     def listing(who: Who, limit: Annotated[int, Query(ge=1, le=100)] = 20, before: Annotated[str | None, Query(max_length=64)] = None) -> JobPage:
-        rows = jobs.page(db, who.tenant, limit + 1, before)
+        rows = jobs.page(db, who.tenant, limit + 1, before if before and JOB_ID.match(before) else None)
         return JobPage(items=[_out(j) for j in rows[:limit]], next=rows[limit - 1].id if len(rows) > limit else None)
 
-    @app.get("/v1/analyses/{job_id}", response_model=JobOut, summary="Status, progress and failure reason")
+    @app.get("/v1/analyses/{job_id}", responses=ERRORS, response_model=JobOut, summary="Status, progress and failure reason")
     def status(job_id: str, who: Who) -> JobOut:
         return _out(owned(job_id, who))
 
-    @app.delete("/v1/analyses/{job_id}", status_code=202, response_model=JobOut, summary="Cancel an analysis")
+    @app.delete("/v1/analyses/{job_id}", responses=ERRORS, status_code=202, response_model=JobOut, summary="Cancel an analysis")
     def cancel(job_id: str, who: Who) -> JobOut:
         owned(job_id, who)
         job = jobs.cancel(db, who.tenant, job_id)
@@ -166,36 +175,36 @@ def create_app(settings: ServiceSettings | None = None, *, database: Database | 
             headers["Content-Disposition"] = f'attachment; filename="{job_id}.pdf"'
         return Response(art.data, media_type=art.media_type, headers=headers)
 
-    @app.get("/v1/analyses/{job_id}/model", summary="The extracted model (JSON)")
+    @app.get("/v1/analyses/{job_id}/model", responses=ERRORS, summary="The extracted model (JSON)")
     def model(job_id: str, who: Who) -> Response:
         return _artifact(job_id, who, "model.json")
 
-    @app.get("/v1/analyses/{job_id}/threats", summary="The threat register (the JSON contract)")
+    @app.get("/v1/analyses/{job_id}/threats", responses=ERRORS, summary="The threat register (the JSON contract)")
     def threats(job_id: str, who: Who) -> Response:
         return _artifact(job_id, who, "threats.json")
 
-    @app.get("/v1/analyses/{job_id}/conversation", summary="The stakeholder discussion record (JSON)")
+    @app.get("/v1/analyses/{job_id}/conversation", responses=ERRORS, summary="The stakeholder discussion record (JSON)")
     def conversation(job_id: str, who: Who) -> Response:
         return _artifact(job_id, who, "conversation.json")
 
-    @app.get("/v1/analyses/{job_id}/report.{suffix}", summary="A report: html, pdf, md, json, sarif or csv")
+    @app.get("/v1/analyses/{job_id}/report.{suffix}", responses={**ERRORS, 409: {"description": "The analysis has not succeeded"}}, summary="A report: html, pdf, md, json, sarif or csv")
     def report(job_id: str, suffix: Literal["html", "pdf", "md", "json", "sarif", "csv"], who: Who) -> Response:
         return _artifact(job_id, who, REPORT_NAME[REPORT_SUFFIX[suffix]])
 
-    @app.get("/v1/analyses/{job_id}/dfd.svg", summary="The data-flow diagram")
+    @app.get("/v1/analyses/{job_id}/dfd.svg", responses=ERRORS, summary="The data-flow diagram")
     def dfd(job_id: str, who: Who) -> Response:
         return _artifact(job_id, who, "dfd.svg")
 
-    @app.get("/v1/analyses/{job_id}/attack-trees/{n}.svg", summary="Attack tree n (1-based)")
+    @app.get("/v1/analyses/{job_id}/attack-trees/{n}.svg", responses=ERRORS, summary="Attack tree n (1-based)")
     def tree(job_id: str, n: Annotated[int, Field(ge=1, le=100)], who: Who) -> Response:
         return _artifact(job_id, who, f"attack-trees/{n}.svg")
 
     @app.get("/v1/analyses/{job_id}/events", summary="Server-sent events: progress and each message as it happens",
-             response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
+             response_class=StreamingResponse, responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}})
     async def events(job_id: str, who: Who, request: Request,
                      last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None) -> StreamingResponse:
         owned(job_id, who)
-        start = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+        start = min(int(last_event_id), MAX_SEQ) if last_event_id and re.fullmatch(r"[0-9]{1,12}", last_event_id) else 0
 
         async def stream() -> AsyncIterator[bytes]:
             seq, idle = start, 0.0
@@ -220,7 +229,7 @@ def create_app(settings: ServiceSettings | None = None, *, database: Database | 
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
-    @app.get("/v1/info", summary="What this server offers")
+    @app.get("/v1/info", responses=ERRORS, summary="What this server offers")
     def info(who: Who) -> dict[str, Any]:
         return {"version": __version__, "tenant": who.tenant, "llm_models": settings.llm_models,
                 "formats": sorted(REPORT_SUFFIX), "max_body_bytes": settings.max_body_bytes}

@@ -161,6 +161,7 @@ def emit(db: Database, job_id: str, attempt: int, kind: str, data: dict[str, Any
 def finish(db: Database, job_id: str, worker: str, status: str, *, artifacts: Artifacts | None = None, error: str | None = None) -> bool:
     """Set the final status once, with the artifacts; False if the job is no longer ours."""
     with db.session() as s:
+        error = error.replace("\x00", "")[:4000] if error else None
         values: dict[str, Any] = {"status": status, "stage": status, "finished_at": now(), "error": error, "lease_until": None}
         if status == "succeeded":
             values.update(progress=100, completions=Job.completions + 1)

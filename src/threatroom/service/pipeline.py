@@ -48,6 +48,8 @@ class AnalysisRequest(BaseModel):
             raise ValueError("'text' is empty")
         if any(len(g) > 200 or not g.strip() for g in self.goals):
             raise ValueError("each goal is 1-200 characters")
+        if any("\x00" in x for x in (self.text or "", self.name, *self.goals)):
+            raise ValueError("text, name and goals may not contain NUL characters")
         return self
 
     def digest(self) -> str:

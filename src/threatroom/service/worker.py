@@ -72,8 +72,12 @@ class Worker:
             log.exception("job %s failed", claim.job_id)
             jobs.finish(self.db, claim.job_id, self.name, "failed", error=f"internal error ({type(exc).__name__})")
         else:
-            if not jobs.finish(self.db, claim.job_id, self.name, "succeeded", artifacts=artifacts):
-                log.warning("job %s: lease lost before the end; another worker owns it", claim.job_id)
+            try:
+                if not jobs.finish(self.db, claim.job_id, self.name, "succeeded", artifacts=artifacts):
+                    log.warning("job %s: lease lost before the end; another worker owns it", claim.job_id)
+            except Exception:  # noqa: BLE001 - e.g. the database refused an artifact: fail the job, do not strand it
+                log.exception("job %s: could not store the result", claim.job_id)
+                jobs.finish(self.db, claim.job_id, self.name, "failed", error="internal error (the result could not be stored)")
         finally:
             stop.set()
             hb.join(timeout=5)
