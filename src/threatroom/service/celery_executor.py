@@ -3,9 +3,9 @@ worker --executor celery`` consumes it on any machine and runs the same job code
 
 The database stays the source of truth. A task only claims its job; a redelivered or
 duplicated task finds it claimed or finished and does nothing, so a job completes once.
-Tasks are acknowledged late and rejected when their worker is lost, so a job whose
-worker dies is delivered again; a sweeper re-sends jobs whose lease ran out, in case the
-broker lost the message.
+When a worker dies, the server's sweeper re-sends its job as soon as the job's lease has
+run out (seconds); as a backstop, tasks are acknowledged late, so Redis redelivers an
+unacknowledged one after its visibility timeout (the job timeout plus a margin).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def make_celery(settings: ServiceSettings) -> Any:
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
+        broker_transport_options={"visibility_timeout": int(settings.job_timeout + 4 * settings.lease_seconds)},
     )
     state: dict[str, Any] = {}
 
@@ -75,13 +76,20 @@ class CeleryExecutor:
         self.db = database or Database(settings.database_url)
         self.stop = threading.Event()
         self.sweeper: threading.Thread | None = None
+        self.resent: dict[str, float] = {}
 
     def start(self) -> None:
+        import time
+
         def sweep() -> None:
             while not self.stop.wait(self.settings.lease_seconds):
                 try:
+                    t = time.monotonic()
                     for job_id in expired(self.db, self.settings.lease_seconds):
-                        self.notify(job_id)
+                        if t - self.resent.get(job_id, -1e9) >= 5 * self.settings.lease_seconds:  # not every sweep
+                            self.resent[job_id] = t
+                            self.notify(job_id)
+                    self.resent = {k: v for k, v in self.resent.items() if t - v < 60 * self.settings.lease_seconds}
                 except Exception:  # noqa: BLE001 - the next sweep tries again
                     continue
 
@@ -93,6 +101,10 @@ class CeleryExecutor:
 
     def shutdown(self) -> None:
         self.stop.set()
+        if self.sweeper is not None:
+            self.sweeper.join(timeout=5)
+        self.celery.close()
+        self.db.engine.dispose()
 
 
 def run_celery_worker(settings: ServiceSettings, concurrency: int) -> None:
