@@ -108,3 +108,19 @@ def test_without_keys_only_loopback(tmp_path: Path, capsys) -> None:
 
 def test_bad_tenant_names_are_refused(tmp_path: Path, capsys) -> None:
     assert main(["keys", "create", "--name", "x", "--tenant", "Bad Tenant!", "--db", f"sqlite:///{tmp_path / 't.db'}"]) == 2
+
+
+def test_a_missing_server_extra_is_named(monkeypatch, capsys) -> None:
+    import builtins
+
+    real = builtins.__import__
+
+    def no_uvicorn(name, *a, **kw):
+        if name == "uvicorn":
+            raise ImportError("no uvicorn")
+        return real(name, *a, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_uvicorn)
+    for cmd in (["serve"], ["worker"], ["keys", "list"]):
+        assert main(cmd) == 2
+        assert "threatroom[server]" in capsys.readouterr().err

@@ -12,11 +12,17 @@ keys_app = typer.Typer(help="Create, list and revoke API keys (stored hashed).",
 DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: THREATROOM_DATABASE_URL or sqlite:///threatroom.db).")]
 
 
+def _require() -> None:
+    for module in ("fastapi", "uvicorn", "sqlalchemy", "alembic"):
+        try:
+            __import__(module)
+        except ImportError:
+            raise InputError(f"the service needs its optional dependencies ({module} is missing): pip install 'threatroom[server]'", "serve") from None
+
+
 def _settings(**overrides: object):  # type: ignore[no-untyped-def]
-    try:
-        from .service.config import ServiceSettings
-    except ImportError:
-        raise InputError("the service needs its optional dependencies: pip install 'threatroom[server]'", "serve") from None
+    from .service.config import ServiceSettings
+
     try:
         return ServiceSettings.from_env(**overrides)
     except ValueError as exc:
@@ -31,6 +37,7 @@ def serve(
     executor: Annotated[str | None, typer.Option("--executor", help="local (default) or celery.")] = None,
 ) -> int:
     """Run the REST service (OpenAPI at /docs)."""
+    _require()
     import uvicorn
 
     from .service.app import create_app
@@ -55,6 +62,7 @@ def worker(
     executor: Annotated[str | None, typer.Option("--executor", help="local: poll the database; celery: consume the broker's queue.")] = None,
 ) -> int:
     """Run job workers in this process (for workers on other machines than the server)."""
+    _require()
     import signal
     import threading
 
@@ -91,6 +99,7 @@ def keys_create(
     db: DbOpt = None,
 ) -> int:
     """Create a key; it is printed once and stored only as a digest."""
+    _require()
     from .service.db import Database
     from .service.keys import create_key
 
@@ -108,6 +117,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(db: DbOpt = None) -> int:
     """List keys (prefix, tenant, name, created, revoked); never the keys themselves."""
+    _require()
     from .service.db import Database
     from .service.keys import list_keys
 
@@ -122,6 +132,7 @@ def keys_list(db: DbOpt = None) -> int:
 @keys_app.command("revoke")
 def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix (from 'keys list').")], db: DbOpt = None) -> int:
     """Revoke a key at once."""
+    _require()
     from .service.db import Database
     from .service.keys import revoke
 
