@@ -226,3 +226,10 @@ def test_malformed_ids_are_404_not_errors(tmp_path: Path) -> None:
             assert c.get(path).status_code == 404
         assert c.delete("/v1/analyses/a%00b").status_code == 404
         assert c.get("/v1/analyses", params={"before": "a\x00b"}).status_code == 200
+
+
+def test_blank_idempotency_keys_mean_none(tmp_path: Path) -> None:
+    with make(tmp_path, workers=0) as c:
+        a = c.post("/v1/analyses", json={"text": BLOG}, headers={"Idempotency-Key": ""})
+        b = c.post("/v1/analyses", json={"text": BLOG}, headers={"Idempotency-Key": "  "})
+        assert a.status_code == b.status_code == 202 and a.json()["id"] != b.json()["id"]

@@ -18,7 +18,7 @@ from .conftest import SHARED
 
 BLOG = (SHARED / "examples" / "flask-blog.txt").read_text()
 ENDPOINTS = ["", "/model", "/threats", "/conversation", "/report.html", "/report.pdf", "/report.md", "/report.json",
-             "/report.sarif", "/report.csv", "/dfd.svg", "/attack-trees/1.svg", "/events"]
+             "/report.sarif", "/report.csv", "/dfd.svg", "/attack-trees/1.svg", "/events", "/triage"]
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,18 @@ class DreadScore(_Shared):
     rationale: DreadRationale
 
 
+TriageStatus = Literal["open", "mitigated", "accepted", "false_positive"]
+
+
+class Triage(_Out):
+    """A person's decision about a threat, kept with the analysis and shown in later exports."""
+
+    status: TriageStatus
+    note: str = Field(default="", max_length=2_000)
+    updated_at: str | None = None
+    updated_by: str | None = None
+
+
 class Threat(_Out):
     id: str = Field(description="Stable id: '<rule id>@<component or flow id>'.")
     rule_id: str
@@ -68,6 +80,7 @@ class Threat(_Out):
     references: list[str] = Field(default_factory=list)
     merged_from: list[str] = Field(default_factory=list, description="Rules with the same cause folded into this one.")
     source: Literal["library", "llm", "user"] = "library"
+    triage: Triage | None = Field(default=None, description="Status and note set by a person (service and web UI); null when untriaged.")
 
 
 class Finding(_Out):

@@ -40,6 +40,8 @@ COLUMNS: tuple[str, ...] = (
     "capec",
     "mitigations",
     "description",
+    "triage_status",
+    "triage_note",
 )
 
 #: First characters a spreadsheet may read as the start of a formula (or, for tab and
@@ -79,6 +81,8 @@ def _row(t: Threat) -> list[str]:
         "; ".join(t.capec),
         "; ".join(m.title for m in t.mitigations),
         t.description,
+        t.triage.status if t.triage else "",
+        t.triage.note if t.triage else "",
     ]
     return [safe_cell(v) for v in values]
 

@@ -236,7 +236,7 @@ def _result(
         props["flow_id"] = t.flow_id
     props["cwe"] = list(t.cwe)
     props["capec"] = list(t.capec)
-    return {
+    out: dict[str, Any] = {
         "ruleId": t.rule_id,
         "ruleIndex": rule_index,
         "level": LEVELS[t.severity],
@@ -245,6 +245,12 @@ def _result(
         "partialFingerprints": {FINGERPRINT_KEY: t.id},
         "properties": props,
     }
+    if t.triage is not None:
+        props["triage"] = t.triage.status
+        if t.triage.status in ("accepted", "false_positive", "mitigated"):  # a person closed it: SARIF's own way to say so
+            out["suppressions"] = [{"kind": "external", "status": "accepted",
+                                    "justification": f"{t.triage.status.replace('_', ' ')}: {t.triage.note}".strip(": ")}]
+    return out
 
 
 def sarif_log(result: ThreatModel, source: str | None = None) -> dict[str, Any]:

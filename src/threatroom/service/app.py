@@ -4,6 +4,7 @@ any other tenant gets 404 for it, on every endpoint."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
@@ -24,6 +25,8 @@ from .keys import LOCAL_TENANT, Principal, any_keys, authenticate
 from .limits import BodyLimit, RateLimiter
 from .pipeline import REPORT_NAME, AnalysisRequest
 from .tables import Job
+from ..model.threats import Triage as TriageOut
+from ..model.threats import TriageStatus
 
 log = logging.getLogger("threatroom.service")
 REPORT_SUFFIX = {"html": "html", "pdf": "pdf", "md": "markdown", "json": "json", "sarif": "sarif", "csv": "csv"}
@@ -48,6 +51,11 @@ class JobOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     links: dict[str, str]
+
+
+class TriageIn(BaseModel):
+    status: TriageStatus
+    note: str = Field(default="", max_length=2_000)
 
 
 class JobPage(BaseModel):
@@ -166,9 +174,15 @@ def create_app(settings: ServiceSettings | None = None, *, database: Database | 
         job = owned(job_id, who)
         if job.status != "succeeded":
             raise HTTPException(409, f"the analysis is {job.status}; results exist once it has succeeded")
-        art = jobs.artifact(db, who.tenant, job_id, name)
-        if art is None:
+        from . import triage
+
+        fresh = triage.render(db, who.tenant, job_id, name)
+        art = jobs.artifact(db, who.tenant, job_id, name) if fresh is None else None
+        if fresh is None and art is None:
             raise HTTPException(404, f"this analysis has no {name} (ask for it in 'formats')")
+        if fresh is not None:  # triaged since: rendered again with the decisions
+            media, data = fresh
+            art = type("Rendered", (), {"data": data, "media_type": media, "sha256": hashlib.sha256(data).hexdigest()})()
         headers = {**SECURITY_HEADERS, "ETag": f'"{art.sha256}"', "X-Checksum-SHA256": art.sha256,
                    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"}
         if art.media_type == "application/pdf":
@@ -228,6 +242,28 @@ def create_app(settings: ServiceSettings | None = None, *, database: Database | 
                     await asyncio.sleep(0.25)
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    @app.put("/v1/analyses/{job_id}/threats/{threat_id}/triage", responses={**ERRORS, 409: {"description": "The analysis has not succeeded"}},
+             response_model=TriageOut, summary="Set a threat's triage status and note (shown in later exports)")
+    def put_triage(job_id: str, threat_id: str, body: TriageIn, who: Who) -> TriageOut:
+        from . import triage
+
+        job = owned(job_id, who)
+        if "\x00" in threat_id or len(threat_id) > 300:
+            raise HTTPException(404, "no such threat in this analysis")
+        if job.status != "succeeded":
+            raise HTTPException(409, f"the analysis is {job.status}; threats can be triaged once it has succeeded")
+        try:
+            return triage.set_triage(db, who.tenant, job_id, threat_id, body.status, body.note.replace("\x00", ""), who.key_name or who.tenant)
+        except triage.UnknownThreat:
+            raise HTTPException(404, "no such threat in this analysis") from None
+
+    @app.get("/v1/analyses/{job_id}/triage", responses=ERRORS, response_model=dict[str, TriageOut], summary="Every triage decision, by threat id")
+    def get_triage(job_id: str, who: Who) -> dict[str, TriageOut]:
+        from . import triage
+
+        owned(job_id, who)
+        return triage.decisions(db, job_id)
 
     @app.get("/v1/info", responses=ERRORS, summary="What this server offers")
     def info(who: Who) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .db import Database
@@ -41,6 +42,16 @@ class Claim:
 
 def submit(db: Database, tenant: str, req: AnalysisRequest, idempotency_key: str | None = None) -> tuple[Job, bool]:
     """The new job (created=True), or the one this Idempotency-Key already made."""
+    idempotency_key = (idempotency_key or "").strip() or None
+    try:
+        return _submit(db, tenant, req, idempotency_key)
+    except IntegrityError:  # the same key, submitted twice at once: the other request won
+        if idempotency_key is None:
+            raise
+        return _submit(db, tenant, req, idempotency_key)
+
+
+def _submit(db: Database, tenant: str, req: AnalysisRequest, idempotency_key: str | None) -> tuple[Job, bool]:
     digest = req.digest()
     with db.session() as s:
         ensure_tenant(s, tenant)

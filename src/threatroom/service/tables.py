@@ -83,4 +83,16 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(default=now)
 
 
-__all__ = ["ApiKey", "Artifact", "Base", "Event", "Job", "Tenant", "now"]
+class Triage(Base):
+    __tablename__ = "triage"
+    __table_args__ = (UniqueConstraint("job_id", "threat_id", name="uq_triage_job_threat"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    threat_id: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=now)
+    updated_by: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+__all__ = ["ApiKey", "Artifact", "Base", "Event", "Job", "Tenant", "Triage", "now"]

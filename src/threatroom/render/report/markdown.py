@@ -41,6 +41,8 @@ def to_markdown_report(r: Report) -> str:
     for t in m.threats:
         mit = "; ".join(x.title for x in t.mitigations[:3])
         llm = " (proposed by the LLM)" if t.source == "llm" else ""
+        if t.triage is not None:
+            llm += f" [{t.triage.status.replace('_', ' ')}{': ' + e(t.triage.note) if t.triage.note else ''}]"
         out.append(f"| {e(t.element_name)} | {t.stride.value} | {e(t.title)}{llm} | {t.dread.score:.1f} | {t.severity.value} | {e(mit)} | {e(', '.join(t.cwe + t.capec))} |")
     out += ["", "## Attack trees", ""]
     for tr in r.trees:
