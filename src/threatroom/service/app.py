@@ -282,6 +282,9 @@ def create_app(settings: ServiceSettings | None = None, *, database: Database | 
             return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
         return JSONResponse({"status": "ready", "executor": settings.executor, "jobs": counts})
 
+    from ..web import mount as _mount_web
+
+    _mount_web(app)
     return app
 
 
