@@ -458,7 +458,7 @@ function register(threats) {
     const mits = el("ul");
     for (const m of t.mitigations || []) mits.append(el("li", { text: m.title }));
     return el("tr", {},
-      el("td", { text: t.id }),
+      el("td", { class: "tid", text: t.id }),
       el("td", { text: t.element_name }),
       el("td", { text: t.stride }),
       el("td", { text: t.title }),
