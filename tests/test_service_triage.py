@@ -102,3 +102,33 @@ def test_untriaged_exports_are_the_stored_bytes(triaged, tmp_path) -> None:
         a, b = c2.get(f"/v1/analyses/{j}/report.json"), c2.get(f"/v1/analyses/{j}/report.json")
         assert a.content == b.content and a.headers["etag"] == b.headers["etag"]
         assert all(t["triage"] is None for t in json.loads(a.content)["threats"])
+
+
+def test_compare_two_runs(tmp_path) -> None:
+    import yaml
+
+    from .conftest import EXAMPLES
+
+    doc = yaml.safe_load((EXAMPLES / "flask-blog.yaml").read_text())
+    changed = json.loads(json.dumps(doc))
+    changed["components"] = [c for c in changed["components"] if c.get("type") != "relational_db"]
+    changed["flows"] = [f for f in changed["flows"] if f["source"] in {c["id"] for c in changed["components"]}
+                        and f["target"] in {c["id"] for c in changed["components"]}]
+    changed["data_assets"] = [a for a in changed.get("data_assets", []) if set(a.get("stored_in", [])) <= {c["id"] for c in changed["components"]}]
+    changed["components"].append({"id": "cache", "name": "Redis cache", "type": "cache", "technology": "redis"})
+    changed["flows"].append({"id": "to-cache", "source": changed["components"][0]["id"], "target": "cache", "label": "sessions"})
+    app = create_app(ServiceSettings(database_url=f"sqlite:///{tmp_path / 'c.db'}", workers=1, poll_interval=0.05))
+    with TestClient(app) as c:
+        a = c.post("/v1/analyses", json={"model": doc, "agents": False, "formats": ["json"]}).json()["id"]
+        b = c.post("/v1/analyses", json={"model": changed, "agents": False, "formats": ["json"]}).json()["id"]
+        for j in (a, b):
+            while c.get(f"/v1/analyses/{j}").json()["status"] not in ("succeeded", "failed"):
+                time.sleep(0.05)
+        diff = c.get(f"/v1/analyses/{b}/compare/{a}").json()
+        before = {t["id"] for t in c.get(f"/v1/analyses/{a}/threats").json()["threats"]}
+        after = {t["id"] for t in c.get(f"/v1/analyses/{b}/threats").json()["threats"]}
+        assert {t["id"] for t in diff["new"]} == after - before and any("cache" in t["id"] for t in diff["new"])
+        assert {t["id"] for t in diff["resolved"]} == before - after and diff["resolved"]
+        assert diff["unchanged"] + len(diff["changed"]) == len(before & after)
+        assert c.get(f"/v1/analyses/{a}/compare/{a}").json()["new"] == []
+        assert c.get(f"/v1/analyses/{b}/compare/{'0' * 32}").status_code == 404

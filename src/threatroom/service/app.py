@@ -265,6 +265,18 @@ def create_app(settings: ServiceSettings | None = None, *, database: Database | 
         owned(job_id, who)
         return triage.decisions(db, job_id)
 
+    @app.get("/v1/analyses/{job_id}/compare/{other_id}", responses={**ERRORS, 409: {"description": "Both analyses must have succeeded"}},
+             summary="Compare two runs: threats new in this one, resolved since the other, and changed")
+    def compare(job_id: str, other_id: str, who: Who) -> dict[str, Any]:
+        from . import triage
+
+        now_job, then_job = owned(job_id, who), owned(other_id, who)
+        if now_job.status != "succeeded" or then_job.status != "succeeded":
+            raise HTTPException(409, "both analyses must have succeeded to be compared")
+        before, after = triage.register(db, who.tenant, other_id), triage.register(db, who.tenant, job_id)
+        assert before is not None and after is not None
+        return {"base": other_id, "analysis": job_id, **triage.compare(before, after)}
+
     @app.get("/v1/info", responses=ERRORS, summary="What this server offers")
     def info(who: Who) -> dict[str, Any]:
         return {"version": __version__, "tenant": who.tenant, "llm_models": settings.llm_models,

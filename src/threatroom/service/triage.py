@@ -105,4 +105,29 @@ def _report(db: Database, tenant: str, job_id: str, name: str, result: ThreatMod
     return MEDIA["json"], (json.dumps(data, indent=2) + "\n").encode()
 
 
-__all__ = ["UnknownThreat", "applied", "decisions", "register", "render", "set_triage"]
+def compare(before: ThreatModel, after: ThreatModel) -> dict[str, Any]:
+    """What changed from one run to the next: threats new in ``after``, resolved (gone), and
+    changed (same id, different severity, score or title)."""
+    old = {t.id: t for t in before.threats}
+    new = {t.id: t for t in after.threats}
+
+    def brief(t: Any) -> dict[str, Any]:
+        return {"id": t.id, "title": t.title, "element": t.element_name, "stride": t.stride.value,
+                "severity": t.severity.value, "dread": t.dread.score}
+
+    changed = []
+    for tid in sorted(old.keys() & new.keys()):
+        a, b = old[tid], new[tid]
+        diff = {k: [x, y] for k, x, y in (("severity", a.severity.value, b.severity.value), ("dread", a.dread.score, b.dread.score),
+                                          ("title", a.title, b.title)) if x != y}
+        if diff:
+            changed.append({**brief(b), "changes": diff})
+    return {
+        "new": [brief(new[t]) for t in sorted(new.keys() - old.keys())],
+        "resolved": [brief(old[t]) for t in sorted(old.keys() - new.keys())],
+        "changed": changed,
+        "unchanged": len(old.keys() & new.keys()) - len(changed),
+    }
+
+
+__all__ = ["UnknownThreat", "applied", "compare", "decisions", "register", "render", "set_triage"]
