@@ -43,6 +43,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -160,26 +161,30 @@ class Server:
 HEADERS: dict[str, str] = {}  # Authorization, with --api-key
 
 
-def submit_all(base_url: str, body: dict[str, Any], subs: list[Submission], clients: int, tally: Tally) -> None:
-    """``clients`` threads, one HTTP connection each, take submissions from a shared queue."""
-    work: queue.Queue[Submission] = queue.Queue()
-    for sub in subs:
-        work.put(sub)
+def in_parallel(base_url: str, items: list[Any], clients: int, work: Callable[[httpx.Client, Any], None]) -> None:
+    """``clients`` threads, one HTTP connection each, take items from a shared queue."""
+    todo: queue.Queue[Any] = queue.Queue()
+    for item in items:
+        todo.put(item)
 
     def client_loop() -> None:
         with httpx.Client(base_url=base_url, timeout=60, headers=HEADERS) as client:
             while True:
                 try:
-                    sub = work.get_nowait()
+                    item = todo.get_nowait()
                 except queue.Empty:
                     return
-                submit_one(client, body, sub, tally)
+                work(client, item)
 
     threads = [threading.Thread(target=client_loop, name=f"client-{n}") for n in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+
+
+def submit_all(base_url: str, body: dict[str, Any], subs: list[Submission], clients: int, tally: Tally) -> None:
+    in_parallel(base_url, subs, clients, lambda client, sub: submit_one(client, body, sub, tally))
 
 
 def submit_one(client: httpx.Client, body: dict[str, Any], sub: Submission, tally: Tally) -> None:
@@ -274,26 +279,13 @@ def fetch_each(base_url: str, ids: list[str], clients: int, tally: Tally) -> dic
     """GET every submitted job by id (the list could hide a loss; this cannot)."""
     out: dict[str, dict[str, Any] | None] = {}
     lock = threading.Lock()
-    work: queue.Queue[str] = queue.Queue()
-    for i in ids:
-        work.put(i)
 
-    def loop() -> None:
-        with httpx.Client(base_url=base_url, timeout=60, headers=HEADERS) as client:
-            while True:
-                try:
-                    job_id = work.get_nowait()
-                except queue.Empty:
-                    return
-                r = get(client, f"/v1/analyses/{job_id}", tally)
-                with lock:
-                    out[job_id] = r.json() if r.status_code == 200 else None
+    def fetch(client: httpx.Client, job_id: str) -> None:
+        r = get(client, f"/v1/analyses/{job_id}", tally)
+        with lock:
+            out[job_id] = r.json() if r.status_code == 200 else None
 
-    threads = [threading.Thread(target=loop) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_parallel(base_url, ids, clients, fetch)
     return out
 
 

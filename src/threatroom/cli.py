@@ -34,7 +34,7 @@ from .model import SystemModel, ThreatModel
 from .render import print_table, to_markdown
 from .render.jsonout import iter_json
 from .render.yamlout import to_yaml
-from .cli_llm import BaseUrlOpt, ExtractOpt, KeyFileOpt, LlmFlags, LlmOpt, MaxCostOpt, MaxTokensOpt, NoCacheOpt, analysed, usage_line
+from .cli_llm import BaseUrlOpt, ExtractOpt, KeyFileOpt, LlmFlags, LlmOpt, MaxCostOpt, MaxTokensOpt, NoCacheOpt, analysed, extracted, usage_line
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -263,7 +263,7 @@ def report(
     no_llm_cache: NoCacheOpt = False,
 ) -> int:
     """Write the full report: summary, model, DFD, register, attack trees, discussion, plan, tests, appendix."""
-    from .render.report import build_report, to_html, to_markdown_report, to_pdf
+    from .render.report import build_report, to_html, to_json_report, to_markdown_report, to_pdf
 
     formats = [f.lower() for f in (format or ["html"])]
     bad = [f for f in formats if f not in REPORT_FORMATS]
@@ -295,7 +295,7 @@ def report(
         elif fmt == "pdf":
             _atomic(target, to_pdf(rep))  # type: ignore[arg-type]
         elif fmt == "json":
-            _write(_report_json(rep), target)  # type: ignore[arg-type]
+            _write(to_json_report(rep), target)  # type: ignore[arg-type]
         elif fmt == "sarif":
             from .render.sarif import to_sarif
 
@@ -315,14 +315,6 @@ def report(
             _err().print(Text(usage_line(runtime)))
         _err().print(Text(f"threatroom: report in {time.perf_counter() - t0:.2f}s"))
     return _partial(record)
-
-
-def _report_json(rep) -> str:
-    data = json.loads(rep.result.model_dump_json())
-    data["discussion"] = json.loads(rep.discussion.model_dump_json()) if rep.discussion else None
-    data["attack_trees"] = [json.loads(t.json) for t in rep.trees]
-    data["test_cases"] = rep.feature
-    return json.dumps(data, indent=2) + "\n"
 
 
 class DiagramFormat(StrEnum):
@@ -398,14 +390,10 @@ def extract(
 
     With --llm, the LLM proposes what the reader missed; only proposals that quote the text are kept."""
     knowledge = load_knowledge(kb or ())
-    model = load_input(input, knowledge)
     runtime = LlmFlags(llm, llm_base_url, llm_key_file, extract=llm is not None, no_cache=no_llm_cache).runtime(extraction_only=True)
-    if runtime is not None and input.suffix.lower() not in {".yaml", ".yml", ".json"}:
-        from .llm.extract import llm_extract
-
-        model, found = llm_extract(input.read_text(encoding="utf-8", errors="replace"), model, knowledge, runtime)
-        for f in found.findings():
-            _err().print(Text(f"{f.code}: {f.message}", style="yellow"))
+    model, findings = extracted(input, knowledge, runtime)
+    for f in findings:
+        _err().print(Text(f"{f.code}: {f.message}", style="yellow"))
     _write(to_yaml(model, str(input)), output)
     return EXIT_OK
 

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .errors import InputError
-from .ingest import load_input
+from .ingest import STRUCTURED_SUFFIXES, load_input
 from .knowledge import KnowledgeBase
-from .model import ThreatModel
+from .model import SystemModel, ThreatModel
+from .model.threats import Finding
 
 if TYPE_CHECKING:
     from .llm.runtime import LLMRuntime
@@ -72,19 +73,25 @@ class LlmFlags:
         return runtime
 
 
-def analysed(input: Path, knowledge: KnowledgeBase, runtime: LLMRuntime | None) -> ThreatModel:
-    """Read and analyse; with --llm-extract, first merge what the LLM found in the text."""
-    from .engine import analyze
-
+def extracted(input: Path, knowledge: KnowledgeBase, runtime: LLMRuntime | None) -> tuple[SystemModel, list[Finding]]:
+    """Read the input; for plain words with extraction on, merge what the LLM found in the
+    text, with findings for what it added and dropped."""
     model = load_input(input, knowledge)
-    if runtime is None or not runtime.settings.extract or input.suffix.lower() in {".yaml", ".yml", ".json"}:
-        return analyze(model, knowledge)
+    if runtime is None or not runtime.settings.extract or input.suffix.lower() in STRUCTURED_SUFFIXES:
+        return model, []
     from .llm.extract import llm_extract
 
-    text = input.read_text(encoding="utf-8", errors="replace")
-    model, report = llm_extract(text, model, knowledge, runtime)
+    model, report = llm_extract(input.read_text(encoding="utf-8", errors="replace"), model, knowledge, runtime)
+    return model, report.findings()
+
+
+def analysed(input: Path, knowledge: KnowledgeBase, runtime: LLMRuntime | None) -> ThreatModel:
+    """Read (with LLM extraction when asked) and analyse."""
+    from .engine import analyze
+
+    model, findings = extracted(input, knowledge, runtime)
     result = analyze(model, knowledge)
-    return result.model_copy(update={"warnings": [*result.warnings, *report.findings()]})
+    return result.model_copy(update={"warnings": [*result.warnings, *findings]}) if findings else result
 
 
 def usage_line(runtime: LLMRuntime) -> str:
@@ -96,4 +103,5 @@ def usage_line(runtime: LLMRuntime) -> str:
             f"{m.output_tokens} output tokens, {price}, {runtime.fallbacks} turn(s) taken by the offline agent")
 
 
-__all__ = ["BaseUrlOpt", "ExtractOpt", "KeyFileOpt", "LlmFlags", "LlmOpt", "MaxCostOpt", "MaxTokensOpt", "NoCacheOpt", "analysed", "usage_line"]
+__all__ = ["BaseUrlOpt", "ExtractOpt", "KeyFileOpt", "LlmFlags", "LlmOpt", "MaxCostOpt", "MaxTokensOpt", "NoCacheOpt", "analysed",
+           "extracted", "usage_line"]

@@ -91,7 +91,7 @@ def run_request(req: AnalysisRequest, emit: Emit, cancelled: Callable[[], bool],
 def _analyse_and_render(req: AnalysisRequest, model: Any, kb: Any, runtime: Any, emit: Emit, stage: Callable[[str, int], None],
                         cancelled: Callable[[], bool]) -> Artifacts:
     from ..engine import analyze
-    from ..render.report import build_report, to_html, to_markdown_report
+    from ..render.report import build_report
 
     stage("analysing", 20)
     result = analyze(model, kb)
@@ -129,24 +129,22 @@ def _analyse_and_render(req: AnalysisRequest, model: Any, kb: Any, runtime: Any,
             out[f"attack-trees/{n}.svg"] = (MEDIA["svg"], tree.svg.encode())
     for fmt in req.formats:
         stage(f"rendering {fmt}", 80)
-        out[REPORT_NAME[fmt]] = (MEDIA[fmt], _render(fmt, rep, result, req.name, to_html, to_markdown_report))
+        out[REPORT_NAME[fmt]] = (MEDIA[fmt], render_format(fmt, rep, result, req.name))
     return out
 
 
-def _render(fmt: str, rep: Any, result: Any, name: str, to_html: Any, to_markdown_report: Any) -> bytes:
+def render_format(fmt: str, rep: Any, result: Any, name: str) -> bytes:
+    """One report format; ``rep`` (a built Report) is needed for html, markdown, pdf and json."""
+    from ..render.report import to_html, to_json_report, to_markdown_report, to_pdf
+
     if fmt == "html":
         return to_html(rep).encode()
     if fmt == "markdown":
         return to_markdown_report(rep).encode()
     if fmt == "pdf":
-        from ..render.report import to_pdf
-
         return to_pdf(rep)
     if fmt == "json":
-        data = json.loads(rep.result.model_dump_json())
-        data["discussion"] = json.loads(rep.discussion.model_dump_json()) if rep.discussion else None
-        data["attack_trees"] = [json.loads(t.json) for t in rep.trees]
-        return (json.dumps(data, indent=2) + "\n").encode()
+        return to_json_report(rep).encode()
     if fmt == "sarif":
         from ..render.sarif import to_sarif
 
@@ -156,4 +154,4 @@ def _render(fmt: str, rep: Any, result: Any, name: str, to_html: Any, to_markdow
     return to_csv(result).encode()
 
 
-__all__ = ["MEDIA", "REPORT_NAME", "AnalysisRequest", "Artifacts", "run_request"]
+__all__ = ["MEDIA", "REPORT_NAME", "AnalysisRequest", "Artifacts", "render_format", "run_request"]

@@ -16,7 +16,7 @@ from ..model.threats import Triage as TriageOut
 from ..model.threats import ThreatModel
 from . import jobs
 from .db import Database
-from .pipeline import MEDIA
+from .pipeline import MEDIA, REPORT_NAME, render_format
 from .tables import Triage, now
 
 
@@ -53,56 +53,38 @@ def applied(result: ThreatModel, triage: dict[str, TriageOut]) -> ThreatModel:
     return result.model_copy(update={"threats": [t.model_copy(update={"triage": triage.get(t.id)}) for t in result.threats]})
 
 
+REGISTER_EXPORTS = {name: fmt for fmt, name in REPORT_NAME.items()}
+
+
 def render(db: Database, tenant: str, job_id: str, name: str) -> tuple[str, bytes] | None:
     """The artifact ``name`` with the triage applied; None when nothing was triaged (serve
     the stored one) or when the artifact is not a register export."""
     triage = decisions(db, job_id)
-    if not triage or name not in {"threats.json", "report.html", "report.pdf", "report.md", "report.json", "report.sarif", "report.csv"}:
+    if not triage or (name != "threats.json" and name not in REGISTER_EXPORTS):
         return None
-    stored = jobs.artifact(db, tenant, job_id, name)
-    if stored is None:
+    if jobs.artifact(db, tenant, job_id, name) is None:
         return None
     result = applied(register(db, tenant, job_id), triage)  # type: ignore[arg-type]
     if name == "threats.json":
         return MEDIA["json"], result.model_dump_json(indent=2).encode()
-    if name == "report.sarif":
-        from ..render.sarif import to_sarif
-
-        job = jobs.get(db, tenant, job_id)
-        return MEDIA["sarif"], to_sarif(result, _source_name(job)).encode()
-    if name == "report.csv":
-        from ..render.csvout import to_csv
-
-        return MEDIA["csv"], to_csv(result).encode()
-    return _report(db, tenant, job_id, name, result)
-
-
-def _source_name(job: Any) -> str:
-    return json.loads(job.request).get("name", "input") if job is not None else "input"
-
-
-def _report(db: Database, tenant: str, job_id: str, name: str, result: ThreatModel) -> tuple[str, bytes]:
-    from ..agents.protocol import Discussion
-    from ..knowledge import load_knowledge
-    from ..render.report import build_report, to_html, to_markdown_report, to_pdf
-
     job = jobs.get(db, tenant, job_id)
     request = json.loads(job.request) if job is not None else {}
+    fmt = REGISTER_EXPORTS[name]
+    rep = _report(db, tenant, job_id, request, result) if fmt in ("html", "markdown", "pdf", "json") else None
+    return MEDIA[fmt], render_format(fmt, rep, result, request.get("name", "input"))
+
+
+def _report(db: Database, tenant: str, job_id: str, request: dict[str, Any], result: ThreatModel) -> Any:
+    """The report rebuilt from what the job stored: register, discussion, input, goals."""
+    from ..agents.protocol import Discussion
+    from ..knowledge import load_knowledge
+    from ..render.report import build_report
+
     conv = jobs.artifact(db, tenant, job_id, "conversation.json")
     record = Discussion.model_validate_json(conv.data) if conv is not None and conv.data != b"null" else None
     source = request.get("text") if request.get("text") is not None else json.dumps(request.get("model"), indent=2)
-    rep = build_report(result, load_knowledge(), source_name=request.get("name", "input"), source_text=(source or "")[:500_000],
-                       discussion=record, with_discussion=record is not None, goals=request.get("goals") or None)
-    if name == "report.html":
-        return MEDIA["html"], to_html(rep).encode()
-    if name == "report.md":
-        return MEDIA["markdown"], to_markdown_report(rep).encode()
-    if name == "report.pdf":
-        return MEDIA["pdf"], to_pdf(rep)
-    data = json.loads(rep.result.model_dump_json())
-    data["discussion"] = json.loads(rep.discussion.model_dump_json()) if rep.discussion else None
-    data["attack_trees"] = [json.loads(t.json) for t in rep.trees]
-    return MEDIA["json"], (json.dumps(data, indent=2) + "\n").encode()
+    return build_report(result, load_knowledge(), source_name=request.get("name", "input"), source_text=(source or "")[:500_000],
+                        discussion=record, with_discussion=record is not None, goals=request.get("goals") or None)
 
 
 def compare(before: ThreatModel, after: ThreatModel) -> dict[str, Any]:
