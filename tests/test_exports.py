@@ -430,3 +430,19 @@ def test_csv_defends_against_formula_injection(hostile: ThreatModel) -> None:
 )
 def test_safe_cell(value: object, expected: str) -> None:
     assert safe_cell(value) == expected
+
+
+def test_code_spans_keep_their_pipes_outside_tables() -> None:
+    """GFM reads `a \\| b` as `a | b` only inside a table; elsewhere the backslash shows. So
+    a code span's pipe is escaped in table cells and left alone in paragraphs and lists."""
+    from markdown_it import MarkdownIt
+
+    from threatroom.render.escape import md_cell, md_inline
+
+    hint = "render with `{{ data|tojson }}` and never `|safe`"
+    assert md_inline(hint) == "render with `{{ data|tojson }}` and never `|safe`"
+    assert md_cell(hint) == "render with `{{ data\\|tojson }}` and never `\\|safe`"
+    md = MarkdownIt("commonmark").enable("table")
+    table = md.render(f"| Hint | Worst |\n| --- | --- |\n| {md_cell(hint)} | High |\n")
+    assert table.count("<td>") == 2 and "<code>{{ data|tojson }}</code>" in table
+    assert "<code>|safe</code>" in md.render(f"- {md_inline(hint)}\n")

@@ -115,6 +115,33 @@ def test_structured_model_and_bad_model(tmp_path: Path) -> None:
         assert c.get(f"/v1/analyses/{failed['id']}/threats").status_code == 409
 
 
+def test_revise_the_extracted_model_and_compare(done) -> None:
+    """The loop behind the web UI's model editor: fetch the model as YAML, change it,
+    submit it as a revision of the first run, and compare the two registers."""
+    import yaml
+
+    c, job = done
+    assert job["name"] == "flask-blog.txt" and job["based_on"] is None
+    assert c.get(f"/v1/analyses/{job['id']}/request").json()["text"] == BLOG
+    text = c.get(f"/v1/analyses/{job['id']}/model.yaml")
+    assert text.headers["content-type"].startswith("application/yaml") and text.text.startswith("# threatroom model")
+    doc = yaml.safe_load(text.text)
+    assert {x["id"] for x in doc["components"]} == {x["id"] for x in c.get(f"/v1/analyses/{job['id']}/model").json()["components"]}
+    web = next(x for x in doc["components"] if "flask-admin" in x.get("facets", []))
+    web["facets"].remove("flask-admin")  # "we do not use Flask-Admin after all"
+    r = c.post("/v1/analyses", json={"model": doc, "name": "edited", "agents": False, "formats": ["json"], "based_on": job["id"]})
+    assert r.status_code == 202, r.text
+    revised = wait(c, r.json()["id"])
+    assert revised["status"] == "succeeded" and revised["name"] == "edited" and revised["based_on"] == job["id"]
+    diff = c.get(f"/v1/analyses/{revised['id']}/compare/{job['id']}").json()
+    assert diff["resolved"] and not diff["new"] and diff["unchanged"] > 20
+    assert any("Flask-Admin" in t["title"] for t in diff["resolved"]) and all(t["element"] == web["name"] for t in diff["resolved"])
+    missing = c.post("/v1/analyses", json={"model": doc, "based_on": "0" * 32})
+    assert missing.status_code == 422 and "based_on" in missing.json()["detail"]
+    queued = c.post("/v1/analyses", json={"text": BLOG, "agents": False, "formats": ["json"]}).json()
+    assert c.get(f"/v1/analyses/{queued['id']}/model.yaml").status_code in (200, 409)
+
+
 @pytest.mark.parametrize("body", [{}, {"text": "a", "model": {}}, {"text": "   "}, {"text": "x", "formats": ["docx"]},
                                   {"text": "x", "goals": ["g"] * 6}, {"text": "x", "surprise": 1}, {"text": "x" * 200_001}])
 def test_invalid_requests_are_422(tmp_path: Path, body: dict) -> None:

@@ -17,7 +17,7 @@ from threatroom.service.keys import create_key
 from .conftest import SHARED
 
 BLOG = (SHARED / "examples" / "flask-blog.txt").read_text()
-ENDPOINTS = ["", "/model", "/threats", "/conversation", "/report.html", "/report.pdf", "/report.md", "/report.json",
+ENDPOINTS = ["", "/model", "/model.yaml", "/request", "/threats", "/conversation", "/report.html", "/report.pdf", "/report.md", "/report.json",
              "/report.sarif", "/report.csv", "/dfd.svg", "/attack-trees/1.svg", "/events", "/triage"]
 
 
@@ -53,6 +53,13 @@ def test_other_tenants_cannot_list_or_cancel(world) -> None:
     assert c.get("/v1/analyses", headers=auth["b"]).json()["items"] == []
     assert [j["id"] for j in c.get("/v1/analyses", headers=auth["a"]).json()["items"]] == [job_id]
     assert c.get("/v1/analyses", params={"before": job_id}, headers=auth["b"]).json()["items"] == []
+
+
+def test_a_revision_cannot_point_at_another_tenants_analysis(world) -> None:
+    c, _, auth, job_id, _ = world
+    refused = c.post("/v1/analyses", json={"text": BLOG, "agents": False, "formats": ["json"], "based_on": job_id}, headers=auth["b"])
+    assert refused.status_code == 422 and "based_on" in refused.json()["detail"]
+    assert c.get("/v1/analyses", headers=auth["b"]).json()["items"] == []
 
 
 def test_idempotency_keys_are_per_tenant(world) -> None:

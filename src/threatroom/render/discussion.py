@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..agents.protocol import Discussion, Message
-from .escape import md_block, md_inline as e
+from .escape import md_block, md_cell as ec, md_inline as e
 
 ROLE_STYLE = {
     "user": "white", "leader": "bold cyan", "threat_modeler": "magenta", "engineer": "green",
@@ -42,7 +42,7 @@ def discussion_markdown(d: Discussion) -> str:
                   f"${u.cost_usd:.4f}; {u.fallbacks} turn(s) taken by the offline agent.", ""]
     lines += ["## Roles", "", "| Member | Role | Analysis |", "| --- | --- | --- |"]
     for r in d.roles:
-        lines.append(f"| {e(r.member)} | {role_label(r.role)} | {e(gist(r.analysis))} |")
+        lines.append(f"| {ec(r.member)} | {role_label(r.role)} | {ec(gist(r.analysis))} |")
     lines += ["", "## Conversation", ""]
     for m in d.messages:
         to = f" → {e(m.addressee)}" if m.addressee else (" (ends the exercise)" if m.terminate else "")

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from ..model.threats import Threat, ThreatModel
-from .escape import md_inline as e
+from .escape import md_cell as ec, md_inline as e
 
 
 def _row(t: Threat) -> str:
     mit = "; ".join(m.title for m in t.mitigations[:3])
     refs = ", ".join(t.cwe + t.capec)
     return (
-        f"| {e(t.id)} | {e(t.element_name)} | {t.stride.value} | {e(t.title)} | {t.dread.score:.1f} | "
-        f"{t.severity.value} | {e(mit)} | {e(refs)} |"
+        f"| {ec(t.id)} | {ec(t.element_name)} | {t.stride.value} | {ec(t.title)} | {t.dread.score:.1f} | "
+        f"{t.severity.value} | {ec(mit)} | {ec(refs)} |"
     )
 
 
@@ -36,7 +36,7 @@ def to_markdown(result: ThreatModel) -> str:
     lines += ["", "## Components", "", "| Id | Name | Type | Technologies | Internet-facing |", "| --- | --- | --- | --- | --- |"]
     for c in result.components:
         lines.append(
-            f"| {e(c.id)} | {e(c.name)} | {c.type.value} | {e(', '.join(c.technology_names))} | "
+            f"| {ec(c.id)} | {ec(c.name)} | {c.type.value} | {ec(', '.join(c.technology_names))} | "
             f"{e(str(c.attributes.internet_facing))} |"
         )
     lines += [

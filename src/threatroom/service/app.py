@@ -42,6 +42,8 @@ SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-
 
 class JobOut(BaseModel):
     id: str
+    name: str = Field(description="The input's name, as submitted.")
+    based_on: str | None = Field(description="The earlier analysis this one revises, if any.")
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     stage: str
     progress: int = Field(ge=0, le=100)
@@ -92,10 +94,10 @@ Who = Annotated[Principal, Depends(principal)]
 
 def _out(job: Job) -> JobOut:
     base = f"/v1/analyses/{job.id}"
-    links = {"self": base, "events": f"{base}/events"}
+    links = {"self": base, "events": f"{base}/events", "request": f"{base}/request"}
     if job.status == "succeeded":
-        links.update(model=f"{base}/model", threats=f"{base}/threats", conversation=f"{base}/conversation", dfd=f"{base}/dfd.svg")
-    return JobOut(id=job.id, status=job.status, stage=job.stage, progress=job.progress, error=job.error,  # type: ignore[arg-type]
+        links.update(model=f"{base}/model", model_yaml=f"{base}/model.yaml", threats=f"{base}/threats", conversation=f"{base}/conversation", dfd=f"{base}/dfd.svg")
+    return JobOut(id=job.id, name=job.name, based_on=job.based_on, status=job.status, stage=job.stage, progress=job.progress, error=job.error,  # type: ignore[arg-type]
                   attempts=job.attempts, created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at, links=links)
 
 
@@ -142,6 +144,8 @@ def create_app(settings: ServiceSettings | None = None, *, database: Database | 
                idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None) -> JobOut:
         if req.llm and req.llm not in settings.llm_models:
             raise HTTPException(422, f"this server allows the LLM models: {', '.join(settings.llm_models) or 'none'}")
+        if req.based_on and jobs.get(db, who.tenant, req.based_on) is None:
+            raise HTTPException(422, "based_on: you have no analysis with that id")
         try:
             job, created = jobs.submit(db, who.tenant, req, idempotency_key)
         except jobs.IdempotencyConflict as exc:
@@ -192,6 +196,23 @@ def create_app(settings: ServiceSettings | None = None, *, database: Database | 
     @app.get("/v1/analyses/{job_id}/model", responses=ERRORS, summary="The extracted model (JSON)")
     def model(job_id: str, who: Who) -> Response:
         return _artifact(job_id, who, "model.json")
+
+    @app.get("/v1/analyses/{job_id}/model.yaml", responses=ERRORS, summary="The extracted model as YAML to correct and submit again")
+    def model_yaml(job_id: str, who: Who) -> Response:
+        from ..model.system import SystemModel
+        from ..render.yamlout import to_yaml
+
+        job = owned(job_id, who)
+        art = jobs.artifact(db, who.tenant, job_id, "model.json") if job.status == "succeeded" else None
+        if art is None:
+            raise HTTPException(409, f"the analysis is {job.status}; the model exists once it has succeeded")
+        text = to_yaml(SystemModel.model_validate_json(art.data), job.name)
+        return Response(text, media_type="application/yaml; charset=utf-8", headers=SECURITY_HEADERS)
+
+    @app.get("/v1/analyses/{job_id}/request", responses=ERRORS, response_model=AnalysisRequest, summary="The request as submitted")
+    def request_of(job_id: str, who: Who) -> Response:
+        job = owned(job_id, who)
+        return Response(job.request, media_type="application/json", headers=SECURITY_HEADERS)
 
     @app.get("/v1/analyses/{job_id}/threats", responses=ERRORS, summary="The threat register (the JSON contract)")
     def threats(job_id: str, who: Who) -> Response:

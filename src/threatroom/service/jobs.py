@@ -61,7 +61,7 @@ def _submit(db: Database, tenant: str, req: AnalysisRequest, idempotency_key: st
                 if old.request_digest != digest:
                     raise IdempotencyConflict("this Idempotency-Key was used with a different request")
                 return old, False
-        job = Job(id=uuid.uuid4().hex, tenant_id=tenant, request=req.model_dump_json(), request_digest=digest,
+        job = Job(id=uuid.uuid4().hex, tenant_id=tenant, name=req.name, based_on=req.based_on, request=req.model_dump_json(), request_digest=digest,
                   idempotency_key=idempotency_key, status="queued", stage="queued", progress=0, attempts=0, completions=0,
                   cancel_requested=False)
         s.add(job)

@@ -39,6 +39,8 @@ class AnalysisRequest(BaseModel):
     max_cost: float | None = Field(default=None, gt=0, le=100)
     max_tokens: int | None = Field(default=None, gt=0, le=10_000_000)
     goals: list[str] = Field(default_factory=list, max_length=5, description="Attack-tree goals (default: derived from the assets).")
+    based_on: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$",
+                                 description="The id of an earlier analysis of yours this one revises (e.g. with an edited model).")
 
     @model_validator(mode="after")
     def _one_input(self) -> AnalysisRequest:
@@ -53,7 +55,10 @@ class AnalysisRequest(BaseModel):
         return self
 
     def digest(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        # based_on is left out when unset, so digests (Idempotency-Key checks) of requests
+        # stored before it existed stay the same
+        exclude = {"based_on"} if self.based_on is None else None
+        return hashlib.sha256(self.model_dump_json(exclude=exclude).encode()).hexdigest()
 
 
 def run_request(req: AnalysisRequest, emit: Emit, cancelled: Callable[[], bool], *, llm_allowed: list[str]) -> Artifacts:

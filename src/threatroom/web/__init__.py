@@ -61,6 +61,13 @@ def job_page(job_id: str) -> HTMLResponse:
     return _page("job.html", page="job", job_id=job_id)
 
 
+@router.get("/analyses/{job_id}/compare/{other_id}", response_class=HTMLResponse)
+def compare_page(job_id: str, other_id: str) -> HTMLResponse:
+    if not (JOB_ID.match(job_id) and JOB_ID.match(other_id)):
+        return _page("missing.html", status_code=404, page="compare")
+    return _page("compare.html", page="compare", job_id=job_id, other_id=other_id)
+
+
 class ModelText(BaseModel):
     text: str = Field(max_length=900_000)
 

@@ -10,10 +10,11 @@ from ...knowledge.base import KnowledgeBase
 from ...model.system import Component, SystemModel
 from ...model.threats import Threat, ThreatModel
 from ...model.vocabulary import SEVERITY_ORDER
-from ...render.escape import md_inline
+from ...render.escape import md_cell, md_inline
 from ..base import TurnContext
 
 e = md_inline
+ec = md_cell
 
 
 @dataclass(frozen=True)

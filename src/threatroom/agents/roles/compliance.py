@@ -7,7 +7,7 @@ from collections import defaultdict
 from ...model.threats import Threat
 from ...model.vocabulary import SEVERITY_ORDER, Severity
 from ..base import TurnContext
-from .common import Analysis, e, plural, rank
+from .common import Analysis, e, ec, plural, rank
 
 HEADING = "Compliance Discussion:"
 
@@ -75,7 +75,7 @@ def analyze(ctx: TurnContext) -> Analysis:
         lines += ["", f"{e(reg.name)}: {plural(len(per_control), 'control')} touched by open threats.", "",
                   "| Control | Threats | Worst | Example |", "| --- | --- | --- | --- |"]
         for control, threats in ranked[:8]:
-            lines.append(f"| {e(control)} | {len(threats)} | {_worst(threats).value} | {e(threats[0].title)} |")
+            lines.append(f"| {ec(control)} | {len(threats)} | {_worst(threats).value} | {ec(threats[0].title)} |")
         for control, threats in ranked:
             if SEVERITY_ORDER[_worst(threats)] >= SEVERITY_ORDER[Severity.HIGH]:
                 gaps.append((reg.name, control, threats[0]))

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 
 from ...model.vocabulary import Stride
 from ..base import TurnContext
-from .common import Analysis, e, element, names, plural, rank, shorten
+from .common import Analysis, e, ec, element, names, plural, rank, shorten
 
 HEADING = "Threat Modeling Analysis:"
 LETTERS = {s: s.value[0] if s != Stride.DENIAL_OF_SERVICE else "D" for s in Stride}
@@ -32,7 +32,7 @@ def analyze(ctx: TurnContext) -> Analysis:
         for t in threats[:2]:
             d = t.dread
             lines.append(
-                f"| {e(label.get(el, el))} | {e(shorten(t.attack_vector, 110))} | {t.stride.value} | {d.damage} | "
+                f"| {ec(label.get(el, el))} | {ec(shorten(t.attack_vector, 110))} | {t.stride.value} | {d.damage} | "
                 f"{d.reproducibility} | {d.exploitability} | {d.affected_users} | {d.discoverability} | {d.score:.1f} | {t.severity.value} |"
             )
             rows += 1
@@ -49,7 +49,7 @@ def analyze(ctx: TurnContext) -> Analysis:
     lines += ["", "STRIDE coverage of the most exposed elements:", "", "| Element | S | T | R | I | D | E |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for el, _ in ordered[:8]:
         cells = " | ".join(str(counts.get((el, s), 0)) for s in Stride)
-        lines.append(f"| {e(label.get(el, el))} | {cells} |")
+        lines.append(f"| {ec(label.get(el, el))} | {cells} |")
     top = r.threat(r.top_priorities[0]) if r.top_priorities else None
     summary = f"{plural(len(r.threats), 'threat')}, worst: {top.title} ({top.severity.value})" if top else "no threats found"
     return Analysis(HEADING, summary, "\n".join(lines))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..escape import md_block, md_inline as e
+from ..escape import md_block, md_cell as ec, md_inline as e
 from .build import Report
 
 
@@ -33,9 +33,9 @@ def to_markdown_report(r: Report) -> str:
     out += ["", "## Scope, assumptions and the model", ""]
     out += [f"- {e(a)}" for a in m.system.assumptions] or ["No assumptions were needed."]
     out += ["", "| Id | Name | Type | Technologies | Zone |", "| --- | --- | --- | --- | --- |"]
-    out += [f"| {e(c.id)} | {e(c.name)} | {c.type.value} | {e(', '.join(c.technology_names))} | {e(c.zone or '')} |" for c in m.components]
+    out += [f"| {ec(c.id)} | {ec(c.name)} | {c.type.value} | {ec(', '.join(c.technology_names))} | {ec(c.zone or '')} |" for c in m.components]
     out += ["", "| # | From | To | Label | Crosses a boundary |", "| --- | --- | --- | --- | --- |"]
-    out += [f"| {i} | {e(names[f.source])} | {e(names[f.target])} | {e(f.label)} | {'yes' if f.crosses_boundary else 'no'} |" for i, f in enumerate(m.flows, 1)]
+    out += [f"| {i} | {ec(names[f.source])} | {ec(names[f.target])} | {ec(f.label)} | {'yes' if f.crosses_boundary else 'no'} |" for i, f in enumerate(m.flows, 1)]
     out += ["", "## Data-flow diagram", "", _fence(r.dfd_mermaid, "mermaid"), "", "## Threat register", "",
             "| Element | STRIDE | Threat | DREAD | Severity | Mitigations | CWE/CAPEC |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for t in m.threats:
@@ -43,7 +43,7 @@ def to_markdown_report(r: Report) -> str:
         llm = " (proposed by the LLM)" if t.source == "llm" else ""
         if t.triage is not None:
             llm += f" [{t.triage.status.replace('_', ' ')}{': ' + e(t.triage.note) if t.triage.note else ''}]"
-        out.append(f"| {e(t.element_name)} | {t.stride.value} | {e(t.title)}{llm} | {t.dread.score:.1f} | {t.severity.value} | {e(mit)} | {e(', '.join(t.cwe + t.capec))} |")
+        out.append(f"| {ec(t.element_name)} | {t.stride.value} | {ec(t.title)}{llm} | {t.dread.score:.1f} | {t.severity.value} | {ec(mit)} | {ec(', '.join(t.cwe + t.capec))} |")
     out += ["", "## Attack trees", ""]
     for tr in r.trees:
         out += [f"### Goal: {e(tr.goal)}", "", _fence(tr.mermaid, "mermaid"), ""]
@@ -52,7 +52,7 @@ def to_markdown_report(r: Report) -> str:
         out += ["| Member | Role | Analysis |", "| --- | --- | --- |"]
         for ra in r.discussion.roles:
             gist = next((x for x in ra.analysis.splitlines()[1:] if x.strip()), "").removeprefix("In short: ")
-            out.append(f"| {e(ra.member)} | {ra.role.replace('_', ' ')} | {e(gist)} |")
+            out.append(f"| {ec(ra.member)} | {ra.role.replace('_', ' ')} | {ec(gist)} |")
         for ra in r.discussion.roles:
             out += ["", f"### {e(ra.member)}: {ra.role.replace('_', ' ')}", "", md_block(ra.analysis) if ra.by_llm else ra.analysis]
     for title, role in (("Compliance summary", "compliance_officer"), ("Action plan", "business_stakeholder")):
@@ -64,7 +64,7 @@ def to_markdown_report(r: Report) -> str:
     if r.offline:
         out.append("Produced offline: no language model was called, no tokens were used, cost $0.")
     out += ["", "| Agent | Messages | Input tokens | Output tokens | Cost (USD) |", "| --- | --- | --- | --- | --- |"]
-    out += [f"| {e(u.agent)} | {u.messages} | {u.input_tokens} | {u.output_tokens} | {u.cost_usd:.4f} |" for u in r.usage]
+    out += [f"| {ec(u.agent)} | {u.messages} | {u.input_tokens} | {u.output_tokens} | {u.cost_usd:.4f} |" for u in r.usage]
     if r.discussion and r.discussion.llm:
         out += ["", *_llm_section(r.discussion.llm)]
     if r.discussion:

@@ -1,0 +1,90 @@
+/* New analysis: an example, plain words or an uploaded YAML/JSON model; options; submit. */
+import { $, AuthNeeded, JOB_ID, api, apiJSON, el, errorText, postJSON, say } from "./core.js";
+
+export function newPage() {
+  const form = $("#new-form");
+  const text = $("#text");
+  const fileInput = $("#model-file");
+  const status = $("#model-status");
+  const error = $("#form-error");
+  let model = null;
+
+  $("#example").addEventListener("change", (ev) => {
+    const opt = ev.target.selectedOptions[0];
+    if (opt && opt.value) {
+      text.value = opt.dataset.text || "";
+      $("#name").value = opt.textContent.split(" (")[0].trim();  // "Mobile game on AWS"
+      model = null;
+      fileInput.value = "";
+      say(status, "");
+    }
+  });
+  text.addEventListener("input", () => {
+    if (model) { model = null; fileInput.value = ""; say(status, "Using the text; the uploaded model was dropped."); }
+  });
+
+  fileInput.addEventListener("change", async () => {
+    model = null;
+    say(error, "");
+    const file = fileInput.files[0];
+    if (!file) return;
+    say(status, "Reading " + file.name + "…");
+    try {
+      const raw = await file.text();
+      let parsed = null;
+      try { parsed = JSON.parse(raw); } catch (_) { parsed = null; }
+      if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+        const res = await api("/web/parse-model", {
+          method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: raw }),
+        });
+        if (!res.ok) throw new Error(await errorText(res));
+        parsed = await res.json();
+      }
+      model = parsed;
+      $("#name").value = file.name.slice(0, 200);
+      say(status, `Using the model from ${file.name} (${(model.components || []).length} components).`);
+    } catch (e) {
+      fileInput.value = "";
+      say(status, "");
+      if (!(e instanceof AuthNeeded)) say(error, "Could not read the model: " + e.message);
+    }
+  });
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    say(error, "");
+    const body = {
+      name: $("#name").value.trim() || "input",
+      agents: $("#agents").checked,
+      llm: $("#llm").value || null,
+      formats: [...form.querySelectorAll('input[name="formats"]:checked')].map((c) => c.value),
+      goals: $("#goals").value.split(",").map((g) => g.trim()).filter(Boolean),
+    };
+    if (model) body.model = model;
+    else if (text.value.trim()) body.text = text.value;
+    else { say(error, "Describe the architecture, pick an example or upload a model."); text.focus(); return; }
+    const button = $("#submit");
+    button.disabled = true;
+    try {
+      const job = await postJSON("/v1/analyses", body);
+      if (!JOB_ID.test(job.id)) throw new Error("unexpected answer from the server");
+      location.assign("/analyses/" + job.id);
+    } catch (e) {
+      if (!(e instanceof AuthNeeded)) say(error, e.message);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  async function start() {
+    try {
+      const info = await apiJSON("/v1/info");
+      const select = $("#llm");
+      while (select.options.length > 1) select.remove(1);
+      for (const m of info.llm_models || []) select.append(el("option", { value: m, text: m }));
+    } catch (e) {
+      if (!(e instanceof AuthNeeded)) say(error, e.message);
+    }
+  }
+  return start;
+}
