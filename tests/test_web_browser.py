@@ -139,3 +139,27 @@ def test_hostile_description_is_shown_literally(page, server: str) -> None:
     assert "<script>window.__xss = 1</script>" in text and 'onerror="window.__xss = 2"' in text
     assert page.locator("img[src='x'], svg[onload]").count() == 0
     shot(page, "xss-report")
+
+
+def test_an_llm_discussion_with_a_budget(page, server: str) -> None:
+    """The server allows the built-in fake LLM ('test'): picking it shows the budget field,
+    the agents' messages carry the LLM tag, and the record keeps the model and the budget."""
+    page.goto(server + "/")
+    page.wait_for_selector("#llm-field:not([hidden])")
+    assert page.locator("#llm-options").is_hidden()
+    page.select_option("#example", "aws-web-app")
+    page.select_option("#llm", "test")
+    page.fill("#max-cost", "2.5")
+    page.check("#llm-extract")
+    shot(page, "new-analysis-llm")
+    page.click("#submit")
+    page.wait_for_url("**/analyses/*", timeout=20_000)
+    job = page.url.rsplit("/", 1)[1]
+    finished(page)
+    page.wait_for_selector("#conversation .tag.llm")
+    assert page.locator("#conversation .tag.llm").count() >= 5
+    assert page.locator("#conversation .tag.llm").first.inner_text() == "LLM: test"
+    request = page.request.get(f"{server}/v1/analyses/{job}/request").json()
+    assert request["llm"] == "test" and request["max_cost"] == 2.5 and request["llm_extract"] is True
+    record = page.request.get(f"{server}/v1/analyses/{job}/conversation").json()
+    assert record["llm"]["model"] == "test" and record["status"] == "terminated"

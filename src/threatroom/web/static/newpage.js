@@ -50,6 +50,8 @@ export function newPage() {
     }
   });
 
+  $("#llm").addEventListener("change", () => { $("#llm-options").hidden = !$("#llm").value; });
+
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     say(error, "");
@@ -60,6 +62,12 @@ export function newPage() {
       formats: [...form.querySelectorAll('input[name="formats"]:checked')].map((c) => c.value),
       goals: $("#goals").value.split(",").map((g) => g.trim()).filter(Boolean),
     };
+    if (body.llm) {
+      const budget = Number($("#max-cost").value);
+      if ($("#max-cost").value && !(budget > 0 && budget <= 100)) { say(error, "The budget is a number of dollars between 0.01 and 100."); $("#max-cost").focus(); return; }
+      if (budget) body.max_cost = budget;
+      body.llm_extract = $("#llm-extract").checked && !model;
+    }
     if (model) body.model = model;
     else if (text.value.trim()) body.text = text.value;
     else { say(error, "Describe the architecture, pick an example or upload a model."); text.focus(); return; }
@@ -81,7 +89,9 @@ export function newPage() {
       const info = await apiJSON("/v1/info");
       const select = $("#llm");
       while (select.options.length > 1) select.remove(1);
-      for (const m of info.llm_models || []) select.append(el("option", { value: m, text: m }));
+      const models = info.llm_models || [];
+      for (const m of models) select.append(el("option", { value: m, text: m === "test" ? "test (the built-in fake LLM, $0)" : m }));
+      $("#llm-field").hidden = models.length === 0;
     } catch (e) {
       if (!(e instanceof AuthNeeded)) say(error, e.message);
     }
