@@ -166,6 +166,8 @@ def test_anthropic_provider_over_http_with_costs(kb) -> None:
         _, record = llm_discuss(analyze_file(EXAMPLES / "flask-blog.yaml"), kb, open_runtime(settings))
         assert record.status == "terminated" and record.llm.fallbacks == 0
         assert "sk-ant-test" in srv.authorizations[0] and srv.requests[0]["tools"]
+        # an API version that honours temperature 0 (newer SDK defaults drop it with a warning)
+        assert set(srv.api_versions) == {"2023-06-01"} and all(r["temperature"] == 0 for r in srv.requests)
     for call in record.llm.calls:
         expected = calc_price(Usage(input_tokens=call.input_tokens, output_tokens=call.output_tokens),
                               model_ref="claude-sonnet-4-6", provider_id="anthropic")

@@ -60,6 +60,7 @@ class FakeServer:
         self.faults: deque[Fault] = deque()
         self.requests: list[dict[str, Any]] = []
         self.authorizations: list[str] = []  # Authorization headers seen, so tests can check a key was sent
+        self.api_versions: list[str] = []  # anthropic-version headers seen
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, port), self._handler())
         self._thread: threading.Thread | None = None
@@ -151,6 +152,7 @@ class FakeServer:
                     self._send(400, {"error": {"message": "invalid JSON"}})
                     return
                 server.authorizations.append(self.headers.get("Authorization") or self.headers.get("x-api-key") or "")
+                server.api_versions.append(self.headers.get("anthropic-version") or "")
                 status, payload, headers, delay = server._reply(body, api)
                 if delay:
                     time.sleep(delay)

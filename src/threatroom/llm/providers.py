@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pydantic_ai.models import Model
 
 PROVIDERS = ("test", "openai", "anthropic", "ollama", "openai-compatible")
+ANTHROPIC_API_VERSION = "2023-06-01"
 OLLAMA_URL = "http://localhost:11434/v1"
 EXTRA = "pip install 'threatroom[llm]'"
 OFFLINE_HINT = (
@@ -61,7 +62,10 @@ def build_model(settings: LLMSettings) -> Model:
         from pydantic_ai.models.anthropic import AnthropicModel
         from pydantic_ai.providers.anthropic import AnthropicProvider
 
-        client = AsyncAnthropic(api_key=key, base_url=settings.base_url, max_retries=0, timeout=settings.timeout)
+        # Newer SDKs default to an API version that refuses sampling settings (temperature),
+        # which would silently drop our temperature 0; this version keeps it honoured.
+        client = AsyncAnthropic(api_key=key, base_url=settings.base_url, max_retries=0, timeout=settings.timeout,
+                                default_headers={"anthropic-version": ANTHROPIC_API_VERSION})
         return AnthropicModel(name, provider=AnthropicProvider(anthropic_client=client))
     _require("openai", f"the {provider} provider")
     from openai import AsyncOpenAI
