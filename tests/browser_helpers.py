@@ -90,3 +90,17 @@ def finished(page: Any, timeout: float = 60_000) -> None:
     """Wait for the register of a succeeded analysis (and the roles table it loads after)."""
     page.wait_for_selector("#register tbody tr", timeout=timeout)
     page.wait_for_selector("#dfd-box img, #dfd-box p", timeout=timeout)  # (no wait_for_function: the CSP forbids eval)
+
+
+def service_fixture(name: str) -> Any:
+    """A module-scoped fixture: the service with two local workers on a fresh SQLite file."""
+    from threatroom.service.app import create_app
+    from threatroom.service.config import ServiceSettings
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory: Any) -> Iterator[str]:
+        db = tmp_path_factory.mktemp(name) / f"{name}.db"
+        with serve(create_app(ServiceSettings(database_url=f"sqlite:///{db}", workers=2, poll_interval=0.05))) as url:
+            yield url
+
+    return server

@@ -35,3 +35,12 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-user-config"))
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("THREATROOM_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "kb-cache"))
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    """One headless Chromium per test module (the browser tests; see browser_helpers)."""
+    from .browser_helpers import chromium
+
+    with chromium() as b:
+        yield b

@@ -7,7 +7,6 @@ right one. Screenshots of every page at both widths go to test-artifacts/screens
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,7 +15,7 @@ from threatroom.service.config import ServiceSettings
 from threatroom.service.keys import create_key
 from threatroom.web import load_examples
 
-from .browser_helpers import DESKTOP, PHONE, chromium, finished, needs_chromium, new_page, serve, shot
+from .browser_helpers import DESKTOP, PHONE, finished, needs_chromium, new_page, serve, service_fixture, shot
 
 pytestmark = needs_chromium
 
@@ -73,17 +72,7 @@ def _submit_api(page, server: str, **body) -> str:  # type: ignore[no-untyped-de
     return job["id"]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[str]:
-    app = create_app(ServiceSettings(database_url=f"sqlite:///{tmp_path_factory.mktemp('a11y') / 'a.db'}", workers=2, poll_interval=0.05))
-    with serve(app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with chromium() as b:
-        yield b
+server = service_fixture("a11y")
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +154,7 @@ def test_a_server_with_keys_asks_for_one(browser, tmp_path) -> None:
         pg.fill("#api-key", "tr_wrong_key")
         pg.keyboard.press("Enter")
         pg.get_by_text("That key was refused.").wait_for()
+        assert pg.evaluate("sessionStorage.length") == 0 and pg.locator("#forget-key").is_hidden()  # a refused key is dropped
         shot(pg, "auth-refused")
         pg.fill("#api-key", key)
         pg.keyboard.press("Enter")

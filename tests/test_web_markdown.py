@@ -7,11 +7,7 @@ sets it), like tests/test_web_browser.py."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,10 +18,10 @@ from threatroom.agents import discuss
 from threatroom.service.app import create_app
 from threatroom.service.config import ServiceSettings
 
+from .browser_helpers import chromium, needs_chromium, new_page, serve
 from .conftest import EXAMPLES, ROOT
 
-CHROMIUM = os.environ.get("THREATROOM_TEST_CHROMIUM")
-needs_browser = pytest.mark.skipif(not CHROMIUM, reason="THREATROOM_TEST_CHROMIUM is unset (.ci/run installs Chromium and sets it)")
+needs_browser = needs_chromium
 MODULE = ROOT / "src" / "threatroom" / "web" / "static" / "markdown.js"
 ALLOWED_TAGS = {"p", "br", "h4", "h5", "h6", "ul", "ol", "li", "strong", "em", "del", "code", "pre", "blockquote", "hr",
                 "div", "table", "thead", "tbody", "tr", "th", "td"}
@@ -81,40 +77,12 @@ RENDER = """async (inputs) => {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[str]:
-    import uvicorn
-
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+def page(tmp_path_factory) -> Iterator[Any]:
     app = create_app(ServiceSettings(database_url=f"sqlite:///{tmp_path_factory.mktemp('md') / 'md.db'}", workers=1))
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    end = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < end, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def page(server: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        pg = browser.new_page()
-        pg.errors = []
-        pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    with serve(app) as server, chromium() as browser:
+        pg = new_page(browser)
         pg.goto(server + "/analyses")
         yield pg
-        browser.close()
 
 
 def render(page: Any, *texts: str) -> list[dict[str, Any]]:

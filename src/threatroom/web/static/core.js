@@ -59,7 +59,10 @@ function headers(extra = {}) {
 export async function api(path, options = {}) {
   const res = await fetch(path, { ...options, credentials: "omit", headers: headers(options.headers) });
   if (res.status === 401) {
-    showAuth(sessionStorage.getItem(KEY) ? "That key was refused." : "");
+    const refused = sessionStorage.getItem(KEY);
+    sessionStorage.removeItem(KEY);  // a refused key is not kept, nor offered to forget
+    $("#forget-key").hidden = true;
+    showAuth(refused ? "That key was refused." : "");
     throw new AuthNeeded("an API key is needed");
   }
   return res;
