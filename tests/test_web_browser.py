@@ -41,6 +41,7 @@ def test_submit_watch_triage_export_and_download(page, server: str) -> None:
     page.wait_for_url("**/analyses/*", timeout=20_000)
     job = page.url.rsplit("/", 1)[1]
     page.wait_for_selector("#conversation article", timeout=30_000)  # a live message arrived
+    expect(page.locator("#live-status")).to_contain_text(re.compile(r"^\w+, [A-Z]"))  # and was announced, briefly
     shot(page, "job-live")
     finished(page)
     page.wait_for_selector("#roles tbody tr")

@@ -85,6 +85,9 @@ export function jobPage() {
     if (kind === "message") {
       $("#conversation").append(messageNode(payload));
       messages += 1;
+      /* a screen reader hears who spoke and their first line, not whole tables */
+      const first = String(payload.content || "").split("\n").find((l) => l.trim()) || "";
+      say($("#live-status"), `${payload.speaker}, ${roleLabel(payload.role)}: ${first.slice(0, 160)}`);
       say($("#message-count"), `${messages} message${messages === 1 ? "" : "s"}`);
     } else if (kind === "progress") {
       say($("#job-stage"), payload.stage);
