@@ -166,3 +166,25 @@ def test_history_follows_a_running_analysis(page, server: str) -> None:
     assert page.locator(f"#pick-{job['id']}").is_disabled()
     expect(status).to_have_text("succeeded", timeout=60_000)
     assert page.locator(f"#pick-{job['id']}").is_enabled()
+
+
+def test_upload_a_yaml_model(page, server: str, tmp_path: Path) -> None:
+    """A YAML model is uploaded, parsed on the server and analysed; a broken one is refused
+    on the page with the reason, before anything is submitted."""
+    from .conftest import EXAMPLES
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("components: [\n  - {id: x\n")
+    page.goto(server + "/")
+    page.set_input_files("#model-file", str(broken))
+    page.wait_for_selector("#form-error:not(:empty)")
+    assert "Could not read the model" in page.locator("#form-error").inner_text()
+    page.set_input_files("#model-file", str(EXAMPLES / "flask-blog.yaml"))
+    page.get_by_text("Using the model from flask-blog.yaml").wait_for()
+    page.click("#submit")
+    page.wait_for_url("**/analyses/*", timeout=20_000)
+    job = page.url.rsplit("/", 1)[1]
+    finished(page)
+    request = page.request.get(f"{server}/v1/analyses/{job}/request").json()
+    assert request["text"] is None and request["name"] == "flask-blog.yaml" and request["model"]["components"]
+    assert page.locator("#register tbody tr").count() > 10
