@@ -188,3 +188,21 @@ def test_upload_a_yaml_model(page, server: str, tmp_path: Path) -> None:
     request = page.request.get(f"{server}/v1/analyses/{job}/request").json()
     assert request["text"] is None and request["name"] == "flask-blog.yaml" and request["model"]["components"]
     assert page.locator("#register tbody tr").count() > 10
+
+
+def test_a_failed_analysis_says_why_and_can_be_corrected(page, server: str) -> None:
+    """Input that names no component fails with the reader's explanation; "change the input
+    and run again" refills the form with it, and the corrected run links back."""
+    failed = submit(page, server, text="We sell lemonade on the corner.")
+    page.wait_for_selector("#job-error:not(:empty)", timeout=30_000)
+    assert "no system components recognized" in page.locator("#job-error").inner_text()
+    assert page.locator("#job-status").inner_text() == "failed" and page.locator("#cancel").is_hidden()
+    shot(page, "job-failed")
+    page.click("#again")
+    page.wait_for_selector("#from-note:not([hidden])")
+    assert page.input_value("#text") == "We sell lemonade on the corner."
+    page.fill("#text", "A Flask web application stores lemonade orders in a PostgreSQL database. Customers use it from their browser over HTTPS.")
+    page.click("#submit")
+    page.wait_for_url(lambda url: failed not in url, timeout=20_000)
+    finished(page)
+    assert page.locator("#based-on a").first.get_attribute("href") == f"/analyses/{failed}"

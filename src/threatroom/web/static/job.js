@@ -53,16 +53,20 @@ export function jobPage() {
   let messages = 0;
 
   function showStatus(job) {
-    say($("#job-title"), job.name || "Analysis");
-    document.title = `${job.name || "Analysis"} · threatroom`;
+    const title = job.name && job.name !== "input" ? job.name : "Analysis";  // "input" is the unnamed default
+    if (!loaded) say($("#job-title"), title);
+    if (!loaded) document.title = `${title} · threatroom`;
     say($("#job-status"), job.status);
     say($("#job-stage"), job.stage);
     say($("#job-created"), when(job.created_at));
     const bar = $("#job-progress");
     bar.value = job.progress;
     bar.textContent = job.progress + "%";
+    bar.hidden = FINISHED.includes(job.status);
     say($("#job-error"), job.error || "");
     $("#cancel").hidden = FINISHED.includes(job.status);
+    $("#again").hidden = !FINISHED.includes(job.status);
+    $("#again").setAttribute("href", "/?from=" + id);
     if (job.based_on) {
       clear($("#based-on"));
       $("#based-on").append("Revision of ", el("a", { href: "/analyses/" + job.based_on, text: job.based_on.slice(0, 8) }));
@@ -133,7 +137,9 @@ export function jobPage() {
     streaming = false;
     const job = await refresh().catch(() => null);
     if (job && FINISHED.includes(job.status)) {
-      if (!messages) say($("#conversation"), job.status === "succeeded" ? "No discussion was recorded (agents were off)." : "");
+      const why = { succeeded: "No discussion was recorded (agents were off).", failed: "No discussion: the analysis failed.",
+        cancelled: "The analysis was cancelled." };
+      if (!messages) say($("#conversation"), why[job.status]);
       return;
     }
     if (!ended || (job && !FINISHED.includes(job.status))) setTimeout(stream, 2000);

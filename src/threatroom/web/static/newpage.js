@@ -8,6 +8,7 @@ export function newPage() {
   const status = $("#model-status");
   const error = $("#form-error");
   let model = null;
+  let basedOn = null;  // set when the form starts from an earlier analysis (?from=<id>)
 
   $("#example").addEventListener("change", (ev) => {
     const opt = ev.target.selectedOptions[0];
@@ -68,6 +69,7 @@ export function newPage() {
       if (budget) body.max_cost = budget;
       body.llm_extract = $("#llm-extract").checked && !model;
     }
+    if (basedOn) body.based_on = basedOn;
     if (model) body.model = model;
     else if (text.value.trim()) body.text = text.value;
     else { say(error, "Describe the architecture, pick an example or upload a model."); text.focus(); return; }
@@ -92,9 +94,34 @@ export function newPage() {
       const models = info.llm_models || [];
       for (const m of models) select.append(el("option", { value: m, text: m === "test" ? "test (the built-in fake LLM, $0)" : m }));
       $("#llm-field").hidden = models.length === 0;
+      const from = new URLSearchParams(location.search).get("from");
+      if (from && JOB_ID.test(from)) await startFrom(from);
     } catch (e) {
       if (!(e instanceof AuthNeeded)) say(error, e.message);
     }
+  }
+  /* Fill the form with an earlier analysis' request: its text (or model) and options. */
+  async function startFrom(id) {
+    const req = await apiJSON(`/v1/analyses/${id}/request`);
+    if (req.model) {
+      model = req.model;
+      say(status, `Using the model of the earlier run (${(model.components || []).length} components); typing a description replaces it.`);
+    } else text.value = req.text || "";
+    $("#name").value = req.name || "input";
+    $("#agents").checked = req.agents !== false;
+    $("#goals").value = (req.goals || []).join(", ");
+    for (const box of form.querySelectorAll('input[name="formats"]')) box.checked = (req.formats || []).includes(box.value);
+    if (req.llm && [...$("#llm").options].some((o) => o.value === req.llm)) {
+      $("#llm").value = req.llm;
+      $("#llm-options").hidden = false;
+      if (req.max_cost) $("#max-cost").value = String(req.max_cost);
+      $("#llm-extract").checked = !!req.llm_extract;
+    }
+    basedOn = id;
+    const note = $("#from-note");
+    note.append("Starting from ", el("a", { href: "/analyses/" + id, text: `${req.name || "input"} · ${id.slice(0, 8)}` }),
+      ". The new run is linked to it, so the two can be compared.");
+    note.hidden = false;
   }
   return start;
 }

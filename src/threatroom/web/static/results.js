@@ -18,7 +18,7 @@ export async function loadResults(id, job) {
     const system = (result.system && result.system.name) || "";
     if (system && system !== job.name) {
       say($("#job-title"), system);
-      if (system.toLowerCase() !== String(job.name).toLowerCase()) say($("#job-input"), "input: " + job.name);
+      if (job.name !== "input" && system.toLowerCase() !== String(job.name).toLowerCase()) say($("#job-input"), "input: " + job.name);
       document.title = `${system} · threatroom`;
     }
     warnings(result.warnings || []);
