@@ -132,3 +132,44 @@ def test_compare_two_runs(tmp_path) -> None:
         assert diff["unchanged"] + len(diff["changed"]) == len(before & after)
         assert c.get(f"/v1/analyses/{a}/compare/{a}").json()["new"] == []
         assert c.get(f"/v1/analyses/{b}/compare/{'0' * 32}").status_code == 404
+
+
+def test_triage_carries_over_to_a_revision(tmp_path) -> None:
+    """A run submitted with based_on inherits the decisions made on the run it revises (and
+    on that run's own base), for the threats both share; its own decisions win, and the
+    base keeps its own. Another chain is untouched."""
+    import yaml
+
+    from .conftest import EXAMPLES
+
+    doc = yaml.safe_load((EXAMPLES / "flask-blog.yaml").read_text())
+    app = create_app(ServiceSettings(database_url=f"sqlite:///{tmp_path / 'r.db'}", workers=1, poll_interval=0.05))
+
+    def run(c: TestClient, **extra) -> str:  # type: ignore[no-untyped-def]
+        j = c.post("/v1/analyses", json={"model": doc, "agents": False, "formats": ["json", "csv"], **extra}).json()["id"]
+        while c.get(f"/v1/analyses/{j}").json()["status"] not in ("succeeded", "failed"):
+            time.sleep(0.05)
+        return j
+
+    with TestClient(app) as c:
+        first = run(c)
+        ids = [t["id"] for t in c.get(f"/v1/analyses/{first}/threats").json()["threats"]]
+        c.put(f"/v1/analyses/{first}/threats/{ids[0]}/triage", json={"status": "accepted", "note": "risk owner signed"})
+        c.put(f"/v1/analyses/{first}/threats/{ids[1]}/triage", json={"status": "mitigated"})
+        second = run(c, based_on=first)
+        c.put(f"/v1/analyses/{second}/threats/{ids[1]}/triage", json={"status": "false_positive", "note": "no admin UI"})
+        third = run(c, based_on=second)
+        unrelated = run(c)
+
+        mine = c.get(f"/v1/analyses/{third}/triage").json()
+        assert mine[ids[0]]["status"] == "accepted" and mine[ids[0]]["carried_from"] == first
+        assert mine[ids[1]]["status"] == "false_positive" and mine[ids[1]]["carried_from"] == second
+        register = {t["id"]: t["triage"] for t in c.get(f"/v1/analyses/{third}/threats").json()["threats"]}
+        assert register[ids[0]]["note"] == "risk owner signed" and register[ids[2]] is None
+        rows = {r["id"]: r for r in csv.DictReader(io.StringIO(c.get(f"/v1/analyses/{third}/report.csv").text))}
+        assert rows[ids[1]]["triage_status"] == "false_positive"
+        c.put(f"/v1/analyses/{third}/threats/{ids[0]}/triage", json={"status": "open", "note": "reopened"})
+        assert c.get(f"/v1/analyses/{third}/triage").json()[ids[0]]["carried_from"] is None
+        assert c.get(f"/v1/analyses/{first}/triage").json()[ids[0]]["status"] == "accepted"  # the base keeps its own
+        assert c.get(f"/v1/analyses/{second}/triage").json()[ids[0]]["status"] == "accepted"
+        assert c.get(f"/v1/analyses/{unrelated}/triage").json() == {}

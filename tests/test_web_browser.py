@@ -77,6 +77,10 @@ def test_submit_watch_triage_export_and_download(page, server: str) -> None:
 def test_edit_the_model_run_again_and_compare(page, server: str) -> None:
     first = submit(page, server, example="flask-blog-ec2", agents=False)
     finished(page)
+    row = page.locator("#register tbody tr").first
+    row.locator("select").select_option("accepted")
+    row.locator("button", has_text="Save").click()
+    row.get_by_text("Saved: accepted").wait_for()
     page.click("#revise summary")
     expect(page.locator("#model-yaml")).to_have_value(re.compile("components:"), timeout=10_000)
     yaml_text = page.input_value("#model-yaml")
@@ -93,6 +97,9 @@ def test_edit_the_model_run_again_and_compare(page, server: str) -> None:
     page.wait_for_url(lambda url: first not in url, timeout=20_000)
     second = page.url.rsplit("/", 1)[1]
     finished(page)
+    page.select_option("#f-triage", "accepted")  # the decision made on the first run carries over
+    assert page.locator("#register tbody tr").count() == 1
+    assert f"(in run {first[:8]})" in page.locator("#register tbody tr").first.inner_text()
     assert page.locator("#based-on a").first.get_attribute("href") == f"/analyses/{first}"
     page.click("#based-on >> text=what changed")
     page.wait_for_url(f"**/analyses/{second}/compare/{first}")

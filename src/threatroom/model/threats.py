@@ -58,6 +58,7 @@ class Triage(_Out):
     note: str = Field(default="", max_length=2_000)
     updated_at: str | None = None
     updated_by: str | None = None
+    carried_from: str | None = Field(default=None, description="The earlier analysis this decision was made in, when it carries over to a revision.")
 
 
 class Threat(_Out):

@@ -279,12 +279,13 @@ def create_app(settings: ServiceSettings | None = None, *, database: Database | 
         except triage.UnknownThreat:
             raise HTTPException(404, "no such threat in this analysis") from None
 
-    @app.get("/v1/analyses/{job_id}/triage", responses=ERRORS, response_model=dict[str, TriageOut], summary="Every triage decision, by threat id")
+    @app.get("/v1/analyses/{job_id}/triage", responses=ERRORS, response_model=dict[str, TriageOut], summary="Every triage decision, by threat id (with those carried over from the runs this one revises)")
     def get_triage(job_id: str, who: Who) -> dict[str, TriageOut]:
         from . import triage
 
         owned(job_id, who)
-        return triage.decisions(db, job_id)
+        result = triage.register(db, who.tenant, job_id)
+        return triage.effective(db, who.tenant, job_id, {t.id for t in result.threats} if result is not None else set())
 
     @app.get("/v1/analyses/{job_id}/compare/{other_id}", responses={**ERRORS, 409: {"description": "Both analyses must have succeeded"}},
              summary="Compare two runs: threats new in this one, resolved since the other, and changed")

@@ -36,6 +36,23 @@ def decisions(db: Database, job_id: str) -> dict[str, TriageOut]:
                                        updated_by=r.updated_by) for r in rows}
 
 
+def effective(db: Database, tenant: str, job_id: str, threat_ids: set[str] | None = None) -> dict[str, TriageOut]:
+    """The decisions that hold for an analysis: its own, and for threats it shares with the
+    runs it revises (``based_on``, followed back), the latest decision made there, marked
+    with ``carried_from``. Limited to ``threat_ids`` when given."""
+    chain: list[str] = []
+    job = jobs.get(db, tenant, job_id)
+    while job is not None and job.based_on and job.based_on not in chain and job.based_on != job_id and len(chain) < 50:
+        chain.append(job.based_on)
+        job = jobs.get(db, tenant, job.based_on)
+    out: dict[str, TriageOut] = {}
+    for earlier in reversed(chain):  # oldest first, so newer decisions win
+        for tid, d in decisions(db, earlier).items():
+            out[tid] = d.model_copy(update={"carried_from": d.carried_from or earlier})
+    out.update(decisions(db, job_id))
+    return {k: v for k, v in out.items() if threat_ids is None or k in threat_ids}
+
+
 def set_triage(db: Database, tenant: str, job_id: str, threat_id: str, status: str, note: str, by: str | None) -> TriageOut:
     result = register(db, tenant, job_id)
     if result is None or all(t.id != threat_id for t in result.threats):
@@ -59,12 +76,15 @@ REGISTER_EXPORTS = {name: fmt for fmt, name in REPORT_NAME.items()}
 def render(db: Database, tenant: str, job_id: str, name: str) -> tuple[str, bytes] | None:
     """The artifact ``name`` with the triage applied; None when nothing was triaged (serve
     the stored one) or when the artifact is not a register export."""
-    triage = decisions(db, job_id)
-    if not triage or (name != "threats.json" and name not in REGISTER_EXPORTS):
+    if name != "threats.json" and name not in REGISTER_EXPORTS:
         return None
     if jobs.artifact(db, tenant, job_id, name) is None:
         return None
-    result = applied(register(db, tenant, job_id), triage)  # type: ignore[arg-type]
+    base = register(db, tenant, job_id)
+    triage = effective(db, tenant, job_id, {t.id for t in base.threats}) if base is not None else {}
+    if not triage:
+        return None
+    result = applied(base, triage)  # type: ignore[arg-type]
     if name == "threats.json":
         return MEDIA["json"], result.model_dump_json(indent=2).encode()
     job = jobs.get(db, tenant, job_id)
@@ -112,4 +132,4 @@ def compare(before: ThreatModel, after: ThreatModel) -> dict[str, Any]:
     }
 
 
-__all__ = ["UnknownThreat", "applied", "compare", "decisions", "register", "render", "set_triage"]
+__all__ = ["UnknownThreat", "applied", "compare", "decisions", "effective", "register", "render", "set_triage"]

@@ -51,7 +51,9 @@ export function register(threats, jobId) {
     const note = el("input", { type: "text", maxlength: "2000", placeholder: "note", "aria-label": `Triage note for ${t.title}` });
     note.value = t.triage ? t.triage.note || "" : "";
     const state = el("span", { class: "help", role: "status" });
-    const shown = () => say(state, t.triage ? `Saved: ${label(t.triage.status)}${t.triage.updated_by ? " by " + t.triage.updated_by : ""}` : "Not triaged");
+    const shown = () => say(state, !t.triage ? "Not triaged"
+      : `Saved: ${label(t.triage.status)}${t.triage.updated_by ? " by " + t.triage.updated_by : ""}`
+        + (t.triage.carried_from ? ` (in run ${String(t.triage.carried_from).slice(0, 8)})` : ""));
     shown();
     const save = el("button", { type: "button", text: "Save", "aria-label": `Save triage of ${t.title}` });
     save.addEventListener("click", async () => {
