@@ -65,6 +65,11 @@ def test_submit_watch_triage_export_and_download(page, server: str) -> None:
     assert len(triaged) == 1 and triaged[0]["triage"] == {**triaged[0]["triage"], "status": "accepted", "note": "<b>owner</b> signed off"}
     page.select_option("#f-triage", "accepted")  # the triage filter finds it
     assert page.locator("#register tbody tr").count() == 1
+    page.select_option("#f-triage", "")
+    page.fill("#f-text", "cwe-778")  # search: the threats about missing audit logs, by CWE
+    titles = page.locator("#register tbody tr td:first-child").all_inner_texts()
+    assert titles and all("CWE-778" in t for t in titles) and len(titles) < 15
+    page.fill("#f-text", "")
     with page.expect_download(timeout=60_000) as dl:
         page.click("button.download[data-suffix='pdf']")
     pdf = Path(dl.value.path()).read_bytes()

@@ -28,6 +28,9 @@ export function summary(result) {
 export function register(threats, jobId) {
   const tbody = $("#register tbody");
   const filters = { component: $("#f-component"), stride: $("#f-stride"), severity: $("#f-severity"), triage: $("#f-triage") };
+  const search = $("#f-text");
+  const haystack = new Map(threats.map((t) => [t, [t.id, t.title, t.element_name, t.description, ...(t.cwe || []), ...(t.capec || []),
+    ...(t.mitigations || []).map((m) => m.title), t.triage ? t.triage.note : ""].join(" ").toLowerCase()]));
   const sortState = { key: "severity", dir: -1 };
   const components = new Map();
   for (const t of threats) components.set(t.component_id || t.element_name, t.element_name);
@@ -98,8 +101,9 @@ export function register(threats, jobId) {
 
   function render() {
     const f = { c: filters.component.value, s: filters.stride.value, v: filters.severity.value, t: filters.triage.value };
+    const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
     const shown = threats.filter((t) => (!f.c || (t.component_id || t.element_name) === f.c) && (!f.s || t.stride === f.s)
-      && (!f.v || t.severity === f.v) && (!f.t || status(t) === f.t));
+      && (!f.v || t.severity === f.v) && (!f.t || status(t) === f.t) && words.every((w) => haystack.get(t).includes(w)));
     shown.sort((a, b) => {
       const x = sortValue(a, sortState.key), y = sortValue(b, sortState.key);
       return (x < y ? -1 : x > y ? 1 : 0) * sortState.dir;
@@ -116,6 +120,7 @@ export function register(threats, jobId) {
   }
 
   for (const s of Object.values(filters)) s.addEventListener("change", render);
+  search.addEventListener("input", render);
   for (const b of $$("#register th button")) {
     b.addEventListener("click", () => {
       if (sortState.key === b.dataset.sort) sortState.dir = -sortState.dir;
