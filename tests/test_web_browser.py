@@ -167,10 +167,10 @@ def test_an_llm_discussion_with_a_budget(page, server: str) -> None:
 
 def test_history_follows_a_running_analysis(page, server: str) -> None:
     """A queued or running analysis in the history turns to succeeded without a reload."""
-    from threatroom.web import load_examples
+    from .service_helpers import big_model_yaml
 
-    text = next(e["text"] for e in load_examples() if e["id"] == "aws-web-app")
-    job = page.request.post(server + "/v1/analyses", data={"text": text, "formats": ["json", "pdf", "html"]}).json()
+    # a 600-component model runs for seconds, so the page sees it before it finishes
+    job = page.request.post(server + "/v1/analyses", data={"model": big_model_yaml(), "agents": False, "formats": ["json"]}).json()
     page.goto(server + "/analyses")
     status = page.locator(f"tr:has(#pick-{job['id']}) td").nth(2)
     status.wait_for()
