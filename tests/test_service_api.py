@@ -193,6 +193,22 @@ def test_cancel_a_running_job(tmp_path: Path) -> None:
         assert Worker(db, settings).run_once() is False
 
 
+def test_cancel_acts_within_a_stage_not_at_the_next_heartbeat(tmp_path: Path) -> None:
+    """With a 300 s lease the heartbeat (and its cancel flag) comes every 100 s; a person's
+    Cancel must still stop the job at its next stage, within seconds."""
+    from .service_helpers import big_model_yaml
+
+    with make(tmp_path, lease_seconds=300) as c:
+        job = c.post("/v1/analyses", json={"model": big_model_yaml(), "agents": False, "formats": ["json"]}).json()
+        end = time.monotonic() + 30
+        while c.get(f"/v1/analyses/{job['id']}").json()["status"] != "running":
+            assert time.monotonic() < end
+            time.sleep(0.02)
+        c.delete(f"/v1/analyses/{job['id']}")
+        done = wait(c, job["id"], timeout=60)  # far less than the 100 s to the first heartbeat
+        assert done["status"] == "cancelled" and "cancelled" in done["error"]
+
+
 def test_limits_body_size_and_rate(tmp_path: Path) -> None:
     with make(tmp_path, workers=0, max_body_bytes=5_000, rate_per_minute=3) as c:
         assert c.post("/v1/analyses", json={"text": "x" * 10_000}).status_code == 413

@@ -218,3 +218,16 @@ def test_a_failed_analysis_says_why_and_can_be_corrected(page, server: str) -> N
     page.wait_for_url(lambda url: failed not in url, timeout=20_000)
     finished(page)
     assert page.locator("#based-on a").first.get_attribute("href") == f"/analyses/{failed}"
+
+
+def test_cancel_a_running_analysis(page, server: str) -> None:
+    from .service_helpers import big_model_yaml
+
+    job = page.request.post(server + "/v1/analyses", data={"model": big_model_yaml(), "agents": False, "formats": ["json"]}).json()
+    page.goto(f"{server}/analyses/{job['id']}")
+    page.wait_for_selector("#cancel:not([hidden])")
+    page.click("#cancel")
+    expect(page.locator("#job-status")).to_have_text("cancelled", timeout=30_000)
+    expect(page.locator("#conversation")).to_have_text("The analysis was cancelled.", timeout=10_000)
+    assert page.locator("#cancel").is_hidden() and page.locator("#results").is_hidden()
+    assert page.request.get(f"{server}/v1/analyses/{job['id']}").json()["status"] == "cancelled"

@@ -161,6 +161,11 @@ def heartbeat(db: Database, job_id: str, worker: str, lease: float) -> tuple[boo
         return True, bool(s.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
 
+def cancel_requested(db: Database, job_id: str) -> bool:
+    with db.session() as s:
+        return bool(s.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+
+
 def emit(db: Database, job_id: str, attempt: int, kind: str, data: dict[str, Any], worker: str) -> None:
     with db.session() as s:
         if kind == "progress":

@@ -53,13 +53,24 @@ class Worker:
                 if cancel or not ours or time.monotonic() > deadline:
                     cancelled.set()
 
+        last_look = [0.0]
+
+        def is_cancelled() -> bool:
+            """Asked at every stage and message: the heartbeat's answer, or, at most twice a
+            second, a look at the job itself, so a person's Cancel acts within a stage."""
+            if not cancelled.is_set() and time.monotonic() - last_look[0] >= 0.5:
+                last_look[0] = time.monotonic()
+                if jobs.cancel_requested(self.db, claim.job_id):
+                    cancelled.set()
+            return cancelled.is_set()
+
         hb = threading.Thread(target=beat, name=f"lease-{claim.job_id[:8]}", daemon=True)
         hb.start()
         try:
             artifacts = run_request(
                 claim.request,
                 lambda kind, data: jobs.emit(self.db, claim.job_id, claim.attempt, kind, data, self.name),
-                cancelled.is_set,
+                is_cancelled,
                 llm_allowed=s.llm_models,
             )
         except (Cancelled, RunStopped) as exc:
