@@ -48,6 +48,11 @@ def test_submit_watch_triage_export_and_download(page, server: str) -> None:
     assert page.locator("#register tbody tr").count() > 10
     assert page.locator("#roles tbody tr").count() >= 5
     assert page.locator("#job-title").inner_text() not in ("", "Analysis")
+    # the model as text: every component with the words it came from (or why it was inferred)
+    model = page.request.get(f"{server}/v1/analyses/{job}/model").json()
+    assert page.locator("#components tbody tr").count() == len(model["components"])
+    assert page.locator("#flows tbody tr").count() == len(model["flows"])
+    assert "“Amazon DynamoDB”" in page.locator("#components").inner_text()
     # each role has its label; the threat modeler's table arrives as a table, entities decoded
     tm = page.locator("#conversation article.role-threat_modeler").first
     assert tm.locator(".tag").inner_text() == "Threat modeler"

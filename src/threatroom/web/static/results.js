@@ -3,6 +3,7 @@
 import { $, AuthNeeded, api, apiJSON, clear, el, errorText, report, saveBlob, say, svgURL } from "./core.js";
 import { renderMarkdown } from "./markdown.js";
 import { register, summary } from "./register.js";
+import { modelTables } from "./model.js";
 import { initRevise } from "./revise.js";
 import { diagramViewer } from "./viewer.js";
 
@@ -22,6 +23,7 @@ export async function loadResults(id, job) {
       document.title = `${system} · threatroom`;
     }
     warnings(result.warnings || []);
+    modelTables(result, { components: $("#components"), flows: $("#flows") });
     summary(result);
     register(result.threats || [], id);
   } catch (e) {
