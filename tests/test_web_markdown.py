@@ -21,7 +21,6 @@ from threatroom.service.config import ServiceSettings
 from .browser_helpers import chromium, needs_chromium, new_page, serve
 from .conftest import EXAMPLES, ROOT
 
-needs_browser = needs_chromium
 MODULE = ROOT / "src" / "threatroom" / "web" / "static" / "markdown.js"
 ALLOWED_TAGS = {"p", "br", "h4", "h5", "h6", "ul", "ol", "li", "strong", "em", "del", "code", "pre", "blockquote", "hr",
                 "div", "table", "thead", "tbody", "tr", "th", "td"}
@@ -108,7 +107,7 @@ def test_module_never_builds_html_from_strings() -> None:
     assert not re.search(r"\.(className|id|style|dataset|attributes)\b", source)
 
 
-@needs_browser
+@needs_chromium
 def test_agent_message_structure(page: Any) -> None:
     r = one(page, SAMPLE)
     html, text = r["html"], r["text"]
@@ -126,7 +125,7 @@ def test_agent_message_structure(page: Any) -> None:
     assert [e for e in page.errors if "markdown" in e] == []  # app.js is not under test here
 
 
-@needs_browser
+@needs_chromium
 @pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.yaml")))
 def test_real_discussion_renders(page: Any, kb: Any, example: str) -> None:  # every message the agents write today
     messages = [m.content for m in discuss(analyze_file(EXAMPLES / example), kb).messages]
@@ -139,7 +138,7 @@ def test_real_discussion_renders(page: Any, kb: Any, example: str) -> None:  # e
     assert count(html, "table") >= 3 and count(html, "ol") >= 1 and count(html, "ul") >= 3 and count(html, "strong") >= 10
 
 
-@needs_browser
+@needs_chromium
 def test_hostile_input_stays_text(page: Any) -> None:
     results = render(page, *HOSTILE)
     page.wait_for_timeout(100)  # give any injected handler a chance to fire
@@ -161,7 +160,7 @@ def test_hostile_input_stays_text(page: Any) -> None:
     assert "<blockquote><p>&lt;img src=x" in results[9]["html"] and "<li>&lt;svg&gt;&lt;script&gt;" in results[9]["html"]
 
 
-@needs_browser
+@needs_chromium
 def test_only_allowed_tags_and_attributes(page: Any) -> None:
     extra = ["# H1\n## H2\n### H3\n#### H4 ####\n", "```python\n<b>x</b>\n```\n\n~~~\n~~~", "a\n\n---\n\n***",
              "> quote\n> > nested\n\n- a\n  - b\n    1. c\n", "~~gone~~ __strong__ _em_ *em* ***both***",
@@ -185,7 +184,7 @@ def test_only_allowed_tags_and_attributes(page: Any) -> None:
     assert "<th scope=\"col\">l</th>" in aligned
 
 
-@needs_browser
+@needs_chromium
 def test_no_false_emphasis_and_escapes(page: Any) -> None:
     r = render(page, "snake_case_words and __init__ stay", "2 * 3 * 4 = 24", "an **unclosed bold", "a_b_ *c",
                r"\*not em\* \_x\_ \| \< \\", "`code *not em* &amp; \\_`", "a | b\n--- | ---\n1 \\| 2 | `x \\| y`",
@@ -203,7 +202,7 @@ def test_no_false_emphasis_and_escapes(page: Any) -> None:
     assert r[10]["html"] == "<p>#hashtag not a heading</p>"
 
 
-@needs_browser
+@needs_chromium
 def test_lists_nest_and_continue(page: Any) -> None:
     r = render(page, "1. **Title**: x\n  Change: lazy under the item\n2. next", "- a\n  - b\n    - c\n- d\n\nafter",
                "1. one\n   - sub\n\n   more of one\n2. two", "- item\n# heading ends it", "1. a\n- b")
@@ -214,13 +213,13 @@ def test_lists_nest_and_continue(page: Any) -> None:
     assert r[4]["html"] == "<ol><li>a</li></ol><ul><li>b</li></ul>"
 
 
-@needs_browser
+@needs_chromium
 def test_character_references(page: Any) -> None:
     r = one(page, "&#x110000; &#0; &#xD800; &#65;&#x42; &lt;id&gt; &amp;lt; &quot;q&quot; &#39;s &apos;t &nbsp;| &bogus; &#xZZ;")
     assert r["text"] == "\ufffd \ufffd \ufffd AB <id> &lt; \"q\" 's 't \u00a0| &bogus; &#xZZ;"
 
 
-@needs_browser
+@needs_chromium
 def test_pathological_input_is_fast(page: Any) -> None:
     inputs = ["x" + "*" * 50_000, "[" * 50_000, "|" * 50_000, ">" * 5_000 + " deep", "\n".join(">" * k for k in range(1, 400)),
               "a*" * 25_000, "*a" * 25_000, "_a " * 16_000, "`" * 1000 + "` `" * 10_000, "](" * 25_000,

@@ -284,8 +284,7 @@ def create_app(settings: ServiceSettings | None = None, *, database: Database | 
         from . import triage
 
         owned(job_id, who)
-        result = triage.register(db, who.tenant, job_id)
-        return triage.effective(db, who.tenant, job_id, {t.id for t in result.threats} if result is not None else set())
+        return triage.effective(db, who.tenant, job_id, triage.register(db, who.tenant, job_id))
 
     @app.get("/v1/analyses/{job_id}/compare/{other_id}", responses={**ERRORS, 409: {"description": "Both analyses must have succeeded"}},
              summary="Compare two runs: threats new in this one, resolved since the other, and changed")

@@ -158,12 +158,16 @@ def heartbeat(db: Database, job_id: str, worker: str, lease: float) -> tuple[boo
                         .values(lease_until=now() + timedelta(seconds=lease)))
         if res.rowcount != 1:  # type: ignore[attr-defined]
             return False, True
-        return True, bool(s.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+        return True, _cancel_flag(s, job_id)
 
 
 def cancel_requested(db: Database, job_id: str) -> bool:
     with db.session() as s:
-        return bool(s.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+        return _cancel_flag(s, job_id)
+
+
+def _cancel_flag(s: Session, job_id: str) -> bool:
+    return bool(s.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
 
 def emit(db: Database, job_id: str, attempt: int, kind: str, data: dict[str, Any], worker: str) -> None:

@@ -36,10 +36,12 @@ def decisions(db: Database, job_id: str) -> dict[str, TriageOut]:
                                        updated_by=r.updated_by) for r in rows}
 
 
-def effective(db: Database, tenant: str, job_id: str, threat_ids: set[str] | None = None) -> dict[str, TriageOut]:
-    """The decisions that hold for an analysis: its own, and for threats it shares with the
-    runs it revises (``based_on``, followed back), the latest decision made there, marked
-    with ``carried_from``. Limited to ``threat_ids`` when given."""
+def effective(db: Database, tenant: str, job_id: str, result: ThreatModel | None) -> dict[str, TriageOut]:
+    """The decisions that hold for the threats of an analysis (``result``, its register):
+    its own, and for threats it shares with the runs it revises (``based_on``, followed
+    back), the latest decision made there, marked with ``carried_from``."""
+    if result is None:
+        return {}
     chain: list[str] = []
     job = jobs.get(db, tenant, job_id)
     while job is not None and job.based_on and job.based_on not in chain and job.based_on != job_id and len(chain) < 50:
@@ -50,7 +52,8 @@ def effective(db: Database, tenant: str, job_id: str, threat_ids: set[str] | Non
         for tid, d in decisions(db, earlier).items():
             out[tid] = d.model_copy(update={"carried_from": d.carried_from or earlier})
     out.update(decisions(db, job_id))
-    return {k: v for k, v in out.items() if threat_ids is None or k in threat_ids}
+    ids = {t.id for t in result.threats}
+    return {k: v for k, v in out.items() if k in ids}
 
 
 def set_triage(db: Database, tenant: str, job_id: str, threat_id: str, status: str, note: str, by: str | None) -> TriageOut:
@@ -81,7 +84,7 @@ def render(db: Database, tenant: str, job_id: str, name: str) -> tuple[str, byte
     if jobs.artifact(db, tenant, job_id, name) is None:
         return None
     base = register(db, tenant, job_id)
-    triage = effective(db, tenant, job_id, {t.id for t in base.threats}) if base is not None else {}
+    triage = effective(db, tenant, job_id, base)
     if not triage:
         return None
     result = applied(base, triage)  # type: ignore[arg-type]

@@ -36,6 +36,16 @@ export function cardLabels(table) {
   }
 }
 
+/* snake_case vocabulary (roles, types, statuses) as words */
+export function words(s) {
+  return String(s ?? "").replace(/_/g, " ");
+}
+
+/* The class that gives a role its colour (app.css: .role-<role>). */
+export function roleClass(role) {
+  return "role-" + String(role || "unknown").replace(/[^a-z0-9_]/gi, "_");
+}
+
 export function when(iso) {
   return iso ? new Date(iso).toLocaleString() : "-";
 }

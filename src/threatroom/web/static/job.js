@@ -1,7 +1,7 @@
 /* The job page while it runs: status and progress, the conversation as it happens
  * (server-sent events read from a fetch stream, so the API key travels in a header),
  * then the results. */
-import { $, FINISHED, JOB_ID, apiJSON, api, clear, el, errorText, report, say, when } from "./core.js";
+import { $, FINISHED, JOB_ID, apiJSON, api, clear, el, errorText, report, roleClass, say, when, words } from "./core.js";
 import { renderMarkdown } from "./markdown.js";
 import { loadResults } from "./results.js";
 
@@ -12,12 +12,12 @@ const ROLE_LABEL = {
 const LONG = 1200; // characters: longer messages start folded
 
 export function roleLabel(role) {
-  return ROLE_LABEL[role] || String(role || "unknown").replace(/_/g, " ");
+  return ROLE_LABEL[role] || words(role || "unknown");
 }
 
 export function messageNode(m) {
   const role = String(m.role || "unknown");
-  const art = el("article", { class: "msg role-" + role.replace(/[^a-z0-9_]/gi, "_") });
+  const art = el("article", { class: "msg " + roleClass(role) });
   const head = el("header", {},
     el("span", { class: "speaker", text: String(m.speaker || "") }),
     el("span", { class: "tag", text: roleLabel(role) }));

@@ -1,9 +1,7 @@
 /* The model behind the register, as text: every component and data flow with where the
  * text said so (its quotes) or why it was inferred. It is also the data-flow diagram's text
  * alternative. */
-import { cardLabels, clear, el } from "./core.js";
-
-const label = (s) => String(s || "").replace(/_/g, " ");
+import { cardLabels, clear, el, words } from "./core.js";
 
 function source(item) {
   const quotes = (item.evidence || []).map((e) => e.quote).filter(Boolean);
@@ -26,7 +24,7 @@ export function modelTables(result, tables) {
   const zones = new Map((result.trust_boundaries || []).map((z) => [z.id, z.name]));
   fill(tables.components, (result.components || []).map((c) => [
     el("strong", { text: c.name }),
-    label(c.type),
+    words(c.type),
     [c.technology, ...(c.facets || [])].filter(Boolean).join(", ") || "-",
     zones.get(c.zone) || c.zone || "-",
     source(c),

@@ -1,5 +1,5 @@
 /* New analysis: an example, plain words or an uploaded YAML/JSON model; options; submit. */
-import { $, AuthNeeded, JOB_ID, api, apiJSON, el, errorText, postJSON, say } from "./core.js";
+import { $, AuthNeeded, JOB_ID, apiJSON, el, postJSON, say } from "./core.js";
 
 export function newPage() {
   const form = $("#new-form");
@@ -35,11 +35,7 @@ export function newPage() {
       let parsed = null;
       try { parsed = JSON.parse(raw); } catch (_) { parsed = null; }
       if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
-        const res = await api("/web/parse-model", {
-          method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: raw }),
-        });
-        if (!res.ok) throw new Error(await errorText(res));
-        parsed = await res.json();
+        parsed = await postJSON("/web/parse-model", { text: raw });
       }
       model = parsed;
       $("#name").value = file.name.slice(0, 200);

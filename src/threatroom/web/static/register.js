@@ -1,9 +1,8 @@
 /* The executive summary and the threat register: filters, sorting, triage per threat. */
-import { $, $$, AuthNeeded, apiJSON, cardLabels, clear, el, say } from "./core.js";
+import { $, $$, AuthNeeded, apiJSON, cardLabels, clear, el, say, words } from "./core.js";
 
 const SEVERITIES = ["Critical", "High", "Medium", "Low"];
 const TRIAGE = ["open", "mitigated", "accepted", "false_positive"];
-const label = (s) => s.replace(/_/g, " ");
 
 export function summary(result) {
   const counts = $("#summary-counts");
@@ -37,7 +36,7 @@ export function register(threats, jobId) {
   for (const [value, text] of [...components].sort((a, b) => a[1].localeCompare(b[1]))) filters.component.append(el("option", { value, text }));
   for (const v of [...new Set(threats.map((t) => t.stride))].sort()) filters.stride.append(el("option", { value: v, text: v }));
   for (const v of SEVERITIES.filter((s) => threats.some((t) => t.severity === s))) filters.severity.append(el("option", { value: v, text: v }));
-  for (const v of TRIAGE) filters.triage.append(el("option", { value: v, text: label(v) }));
+  for (const v of TRIAGE) filters.triage.append(el("option", { value: v, text: words(v) }));
 
   const status = (t) => (t.triage ? t.triage.status : "open");
   const sortValue = (t, key) => {
@@ -49,13 +48,13 @@ export function register(threats, jobId) {
 
   function triageCell(t, n) {
     const select = el("select", { id: `tri-${n}`, "aria-label": `Triage status of ${t.title}` });
-    for (const s of TRIAGE) select.append(el("option", { value: s, text: label(s) }));
+    for (const s of TRIAGE) select.append(el("option", { value: s, text: words(s) }));
     select.value = status(t);
     const note = el("input", { type: "text", maxlength: "2000", placeholder: "note", "aria-label": `Triage note for ${t.title}` });
     note.value = t.triage ? t.triage.note || "" : "";
     const state = el("span", { class: "help", role: "status" });
     const shown = () => say(state, !t.triage ? "Not triaged"
-      : `Saved: ${label(t.triage.status)}${t.triage.updated_by ? " by " + t.triage.updated_by : ""}`
+      : `Saved: ${words(t.triage.status)}${t.triage.updated_by ? " by " + t.triage.updated_by : ""}`
         + (t.triage.carried_from ? ` (in run ${String(t.triage.carried_from).slice(0, 8)})` : ""));
     shown();
     const save = el("button", { type: "button", text: "Save", "aria-label": `Save triage of ${t.title}` });
@@ -86,7 +85,7 @@ export function register(threats, jobId) {
     const dread = el("td", { class: "dread" });
     if (t.dread) {
       const why = el("ul");
-      for (const [factor, reason] of Object.entries(t.dread.rationale || {})) why.append(el("li", { text: `${label(factor)} ${reason}` }));
+      for (const [factor, reason] of Object.entries(t.dread.rationale || {})) why.append(el("li", { text: `${words(factor)} ${reason}` }));
       dread.append(why.firstChild ? el("details", {}, el("summary", { text: String(t.dread.score) }), why) : String(t.dread.score));
     }
     return el("tr", {},

@@ -1,6 +1,6 @@
 /* The job page once the analysis has succeeded: what the input raised, the summary,
  * downloads, diagrams, the register, the roles' analyses, and the revise tools. */
-import { $, AuthNeeded, api, apiJSON, clear, el, errorText, report, saveBlob, say, svgURL } from "./core.js";
+import { $, AuthNeeded, api, apiJSON, clear, el, errorText, report, roleClass, saveBlob, say, svgURL, words } from "./core.js";
 import { renderMarkdown } from "./markdown.js";
 import { register, summary } from "./register.js";
 import { modelTables } from "./model.js";
@@ -96,8 +96,8 @@ async function roles(base) {
     const lines = text.split("\n");
     const short = lines.find((l) => l.startsWith("In short:")) || lines[1] || lines[0] || "";
     const details = el("details", {}, el("summary", { text: "Full analysis" }), el("div", { class: "md" }, renderMarkdown(text)));
-    tbody.append(el("tr", { class: "role-" + String(r.role).replace(/[^a-z0-9_]/gi, "_") },
-      el("th", { scope: "row" }, el("span", { class: "speaker", text: r.member }), el("br"), String(r.role).replace(/_/g, " ")),
+    tbody.append(el("tr", { class: roleClass(r.role) },
+      el("th", { scope: "row" }, el("span", { class: "speaker", text: r.member }), el("br"), words(r.role)),
       el("td", {}, el("p", { text: short.replace(/^In short:\s*/, "") }), details)));
   }
 }

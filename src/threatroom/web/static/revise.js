@@ -1,6 +1,6 @@
 /* Revise a finished analysis: edit its model as YAML and run it again (the new run
  * remembers this one, so the two can be compared), or pick another run to compare with. */
-import { $, AuthNeeded, JOB_ID, allAnalyses, api, apiJSON, el, errorText, postJSON, report, say } from "./core.js";
+import { $, AuthNeeded, JOB_ID, allAnalyses, api, apiJSON, el, errorText, postJSON, report, say, when } from "./core.js";
 
 export function initRevise(id, job) {
   const editor = $("#model-yaml");
@@ -24,13 +24,9 @@ export function initRevise(id, job) {
     }
   });
 
-  async function parsed() {
+  function parsed() {
     say(error, "");
-    const res = await api("/web/parse-model", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: editor.value }),
-    });
-    if (!res.ok) throw new Error(await errorText(res));
-    return res.json();
+    return postJSON("/web/parse-model", { text: editor.value });
   }
 
   $("#check-model").addEventListener("click", async () => {
@@ -70,7 +66,7 @@ async function comparePicker(id, job) {
     const others = (await allAnalyses()).filter((j) => j.id !== id && j.status === "succeeded");
     for (const j of others) {
       const mark = j.id === job.based_on ? " (the run this revises)" : "";
-      select.append(el("option", { value: j.id, text: `${j.name} · ${j.id.slice(0, 8)} · ${new Date(j.created_at).toLocaleString()}${mark}` }));
+      select.append(el("option", { value: j.id, text: `${j.name} · ${j.id.slice(0, 8)} · ${when(j.created_at)}${mark}` }));
     }
     if (job.based_on && others.some((j) => j.id === job.based_on)) select.value = job.based_on;
     $("#compare-form").hidden = others.length === 0;
