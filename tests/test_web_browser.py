@@ -71,6 +71,17 @@ def test_submit_watch_triage_export_and_download(page, server: str) -> None:
     page.select_option("#f-triage", "accepted")  # the triage filter finds it
     assert page.locator("#register tbody tr").count() == 1
     page.select_option("#f-triage", "")
+    page.select_option("#f-severity", "High")  # the component, STRIDE and severity filters
+    severities = page.locator("#register tbody tr td:nth-child(4)").all_inner_texts()
+    assert severities and set(severities) == {"High"}
+    page.select_option("#f-severity", "")
+    page.select_option("#f-component", label="Amazon S3")
+    page.select_option("#f-stride", "Information Disclosure")
+    shown = page.locator("#register tbody tr")
+    assert shown.count() >= 1 and all(r.split("\t")[1:3] == ["Amazon S3", "Information Disclosure"]
+                                      for r in [shown.nth(i).inner_text() for i in range(shown.count())])
+    page.select_option("#f-component", "")
+    page.select_option("#f-stride", "")
     page.fill("#f-text", "cwe-778")  # search: the threats about missing audit logs, by CWE
     titles = page.locator("#register tbody tr td:first-child").all_inner_texts()
     assert titles and all("CWE-778" in t for t in titles) and len(titles) < 15
@@ -154,6 +165,7 @@ def test_an_llm_discussion_with_a_budget(page, server: str) -> None:
     assert page.locator("#llm-options").is_hidden()
     page.select_option("#example", "aws-web-app")
     page.select_option("#llm", "test")
+    page.fill("#goals", "tamper with invoices, steal customer accounts")
     page.fill("#max-cost", "2.5")
     page.check("#llm-extract")
     shot(page, "new-analysis-llm")
@@ -166,6 +178,9 @@ def test_an_llm_discussion_with_a_budget(page, server: str) -> None:
     assert page.locator("#conversation .tag.llm").first.inner_text() == "LLM: test"
     request = page.request.get(f"{server}/v1/analyses/{job}/request").json()
     assert request["llm"] == "test" and request["max_cost"] == 2.5 and request["llm_extract"] is True
+    assert request["goals"] == ["tamper with invoices", "steal customer accounts"]  # one attack tree per goal
+    assert page.locator("#trees .viewer").count() == 2
+    assert "tamper with invoices" in page.request.get(f"{server}/v1/analyses/{job}/attack-trees/1.svg").text().lower()
     record = page.request.get(f"{server}/v1/analyses/{job}/conversation").json()
     assert record["llm"]["model"] == "test" and record["status"] == "terminated"
 
